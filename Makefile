@@ -1,0 +1,37 @@
+# Every target bootstraps .venv itself, so a fresh clone needs only Python 3.11+ and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: serve test lint format openapi clean
+
+$(BIN)/industry-facts: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/industry-facts
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+serve: $(BIN)/industry-facts
+	PORT=$(PORT) $(BIN)/industry-facts serve
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+openapi: $(BIN)/industry-facts
+	$(BIN)/industry-facts openapi write --format=json openapi/openapi.json
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis

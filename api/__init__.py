@@ -1,0 +1,64 @@
+"""The HTTP layer: the app factory that wires configuration, database, resources and errors."""
+
+import os
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_cls
+from flask import Flask, request
+from peewee import OperationalError
+from werkzeug.exceptions import BadRequest
+
+from api import docs, events, health, indicators, segments, sources, statistics, targets
+from api.config import Config, from_environment
+from api.errors import Api, handle_database_unavailable, handle_domain_error
+from models.db import database, open_database
+from models.errors import DomainError
+
+RESOURCES = (sources, events, statistics, targets, indicators, segments)
+WRITE_METHODS = {"POST", "PUT", "PATCH"}
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; `config` overrides the class defaults and the environment."""
+    app = Flask(__name__)
+    app.config.from_object(Config)
+    app.config.update(from_environment())
+    app.config.update(config or {})
+    if not app.config["DATABASE_URL"]:
+        path = os.path.join(app.instance_path, "industry-facts.sqlite3")
+        app.config["DATABASE_URL"] = f"sqlite:///{path}"
+    # Keep fields in the order the schemas declare them, which is the order the docs show.
+    app.json.sort_keys = False
+
+    open_database(app.config["DATABASE_URL"])
+    app.teardown_request(_close_connection)
+    app.before_request(_require_json_body)
+
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
+    for resource in (*RESOURCES, health):
+        api.register_blueprint(resource.blp)
+    app.register_blueprint(docs.blp)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    return app
+
+
+def _close_connection(exc):
+    # Connections open lazily on the first query and close after each request, so none
+    # exists before gunicorn forks and none leaks between requests.
+    if not database.is_closed():
+        database.close()
+
+
+def _require_json_body():
+    if request.method in WRITE_METHODS and request.path.startswith("/v1/") and not request.is_json:
+        raise BadRequest(
+            f"The body must be JSON, sent with Content-Type: application/json "
+            f"(got {request.content_type or 'no Content-Type'})."
+        )
+
+
+def schema_name(schema) -> str:
+    """Component names: `Statistic` for StatisticSchema, `StatisticPatch` for its partial form."""
+    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")
+    return f"{name}Patch" if getattr(schema, "partial", False) else name

@@ -1,0 +1,64 @@
+"""The `industry-facts` command: serve, set up the database, seed it, write the spec."""
+
+import click
+from flask.cli import FlaskGroup, with_appcontext
+from gunicorn.app.base import BaseApplication
+
+from api import create_app
+from api.seed import load_seed
+from api.serving import gunicorn_settings
+from models.db import database
+from models.tables import TABLES, create_schema
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def main():
+    """Industry Facts API: structured, sourced facts about industries."""
+
+
+@main.command("init-db")
+@with_appcontext
+def init_db():
+    """Create the database tables that do not exist yet."""
+    create_schema()
+    click.echo(f"Tables ready: {', '.join(t._meta.table_name for t in TABLES)}.")
+
+
+@main.command("seed")
+@with_appcontext
+def seed():
+    """Load the launch article's facts; records already stored are left alone."""
+    create_schema()
+    created = load_seed()
+    summary = ", ".join(f"{n} {section}" for section, n in created.items()) or "nothing new"
+    click.echo(f"Seeded: {summary}.")
+
+
+@main.command("serve")
+@with_appcontext
+def serve():
+    """Create and seed the database if needed, then serve with gunicorn (PORT, WEB_CONCURRENCY)."""
+    create_schema()
+    if not any(table.select().exists() for table in TABLES):
+        load_seed()
+        click.echo("Empty database: loaded the seed facts.")
+    # Close before forking: each worker opens its own connection.
+    database.close()
+    settings = gunicorn_settings()
+    click.echo(f"Serving on http://{settings['bind']} (docs at /docs).")
+    GunicornApp(settings).run()
+
+
+class GunicornApp(BaseApplication):
+    """gunicorn run from Python, so `serve` works wherever the package is installed."""
+
+    def __init__(self, settings: dict):
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return create_app()

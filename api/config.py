@@ -1,0 +1,54 @@
+"""Settings: class defaults, then the environment, then the mapping the caller passes."""
+
+import os
+
+from models.regions import AGGREGATES
+
+DESCRIPTION = f"""\
+Structured, sourced facts about industries: **events** (a launch, a policy announcement),
+**statistics** (a measured value of an indicator for a region, segment and period) and
+**targets** (what someone committed to reach, by when). Every fact cites a **source** and
+may quote it verbatim. **Indicators** and **segments** are controlled vocabularies that
+keep figures comparable.
+
+* Periods are written `2025`, `2025-H1`, `2025-Q1`, `2025-03`, `2025-03-14` or as an ISO 8601
+  interval, and returned in canonical form with their bounds and frequency.
+* Regions are ISO 3166-1 alpha-2 codes or one of: {", ".join(sorted(AGGREGATES))}.
+* Lists are paged with `page` and `page_size` (at most 1000); see the `X-Pagination` and
+  `Link` headers.
+* Reads carry an `ETag`. Changing or deleting a record requires `If-Match` with it.
+* Every error is an RFC 9457 `application/problem+json` document.
+"""
+
+
+class Config:
+    DATABASE_URL = None  # None: a SQLite file in the instance folder
+    MAX_CONTENT_LENGTH = 1024 * 1024
+
+    API_TITLE = "Industry Facts API"
+    API_VERSION = "1.0.0"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "/docs"
+    OPENAPI_SWAGGER_UI_URL = "/docs/assets/"
+    OPENAPI_SWAGGER_UI_CONFIG = {"deepLinking": True, "displayRequestDuration": True}
+    OPENAPI_REDOC_PATH = "/redoc"
+    OPENAPI_REDOC_URL = "/redoc/assets/redoc.standalone.js"
+    API_SPEC_OPTIONS = {
+        "info": {"description": DESCRIPTION, "license": {"name": "MIT", "identifier": "MIT"}},
+    }
+
+
+# Environment variable -> (config key, parser).
+ENVIRONMENT = {
+    "DATABASE_URL": ("DATABASE_URL", str),
+    "MAX_BODY_BYTES": ("MAX_CONTENT_LENGTH", int),
+}
+
+
+def from_environment(environ=os.environ) -> dict:
+    """The settings the environment overrides."""
+    return {
+        key: parse(environ[name]) for name, (key, parse) in ENVIRONMENT.items() if environ.get(name)
+    }

@@ -1,0 +1,147 @@
+"""One error path: every failure, ours or Flask's, becomes an RFC 9457 problem response."""
+
+import http
+
+import flask_smorest
+from flask import current_app, json
+from flask_smorest.utils import prepare_response
+from marshmallow import Schema, fields
+from peewee import OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422}
+
+# Model fields the API spells differently: references to records with numeric ids end in _id.
+API_NAMES = {"source": "source_id", "event": "event_id"}
+
+# Where webargs found the bad input, and how a problem's `errors` item names it.
+LOCATION_KEYS = {"json": "pointer", "query": "parameter", "headers": "header", "view_args": "path"}
+
+
+class FieldErrorSchema(Schema):
+    pointer = fields.String(
+        metadata={"description": "JSON Pointer (RFC 6901) to the offending part of the body."}
+    )
+    parameter = fields.String(metadata={"description": "The offending query parameter."})
+    header = fields.String(metadata={"description": "The offending request header."})
+    detail = fields.String(required=True, metadata={"description": "What is wrong with it."})
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(
+        metadata={"description": "A URI naming the kind of problem.", "example": "about:blank"}
+    )
+    title = fields.String(
+        metadata={"description": "The HTTP status phrase.", "example": "Unprocessable Content"}
+    )
+    status = fields.Integer(metadata={"description": "The HTTP status code.", "example": 422})
+    detail = fields.String(metadata={"description": "What went wrong, for a person."})
+    errors = fields.List(
+        fields.Nested(FieldErrorSchema),
+        metadata={"description": "One item per offending field, parameter or header."},
+    )
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's Api, answering and documenting every error as problem details."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+    def _register_responses(self):
+        # As flask-smorest does, but with the problem media type, and with werkzeug's status
+        # phrases, which do not change between Python versions as http.HTTPStatus's do.
+        for status in http.HTTPStatus:
+            response = {"description": HTTP_STATUS_CODES.get(status, status.phrase)}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An unexpected error.", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)
+
+
+def problem(status: int, detail: str | None = None, errors=None, headers=None):
+    """A problem response: the only way this service reports an error."""
+    body = {"type": "about:blank", "title": HTTP_STATUS_CODES[status], "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = current_app.response_class(
+        json.dumps(body), status=status, mimetype=PROBLEM_JSON, headers=headers
+    )
+    return response
+
+
+def handle_http_exception(error: HTTPException):
+    """Flask's and webargs' errors (404, 405, 400, 413, 422 from schemas, 500) as problems."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    headers += list((data.get("headers") or {}).items())
+    errors = _flatten(data.get("messages", {}))
+    if status >= 500:
+        detail = "The server failed to answer this request; the failure has been logged."
+    elif status == 422:
+        detail = "The request is well-formed but some values are not acceptable."
+    else:
+        detail = data.get("message") or error.description
+    if status == 400 and errors:
+        detail = errors[0]["detail"]
+    return problem(status, detail, errors, headers)
+
+
+def handle_domain_error(error: DomainError):
+    """The domain layer's refusals, as 404, 409, 412 or 422."""
+    errors = None
+    if isinstance(error, Invalid):
+        errors = [
+            {"pointer": f"/{API_NAMES.get(name, name)}", "detail": message}
+            for name, message in error.errors.items()
+        ]
+    return problem(STATUS[type(error)], error.detail, errors)
+
+
+def _flatten(messages: dict) -> list[dict]:
+    """webargs' nested {location: {field: [message]}} as a flat list of problem `errors`."""
+    flat = []
+    for location, tree in messages.items():
+        key = LOCATION_KEYS.get(location, location)
+        for path, message in _leaves(tree, ()):
+            if key == "pointer":
+                name = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
+            else:
+                name = ".".join(path)
+            flat.append({key: name, "detail": message})
+    return flat
+
+
+def _leaves(node, path: tuple):
+    """(path, message) for every message in marshmallow's nested dicts and lists."""
+    if isinstance(node, str):
+        yield path, node
+    elif isinstance(node, dict):
+        for name, child in node.items():
+            yield from _leaves(child, path if name == "_schema" else (*path, str(name)))
+    else:
+        for child in node:
+            yield from _leaves(child, path)
+
+
+def handle_database_unavailable(error: OperationalError):
+    """A database that cannot be reached (or stays locked) is a temporary outage, not a bug."""
+    current_app.logger.error("database unavailable: %s", error)
+    return problem(
+        503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+    )

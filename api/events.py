@@ -1,0 +1,68 @@
+"""Events: things that happened on a date, such as a launch or a policy announcement."""
+
+from marshmallow import fields, validate
+
+from api.fields import Code, Region
+from api.resource import crud_blueprint
+from api.schemas import QuerySchema, SourcedSchema
+from models.tables import Event
+
+
+class EventSchema(SourcedSchema):
+    id = fields.Integer(dump_only=True, metadata={"description": "Assigned by the service."})
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"description": "What happened.", "example": "China Auto Brand Promotion"},
+    )
+    kind = Code(
+        required=True,
+        metadata={"description": "What sort of event (launch, policy, ...).", "example": "launch"},
+    )
+    date = fields.Date(
+        required=True,
+        metadata={"description": "When it happened (or began).", "example": "2025-05-10"},
+    )
+    end_date = fields.Date(
+        load_default=None, allow_none=True, metadata={"description": "When it ended, if it lasted."}
+    )
+    city = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"example": "Beijing"},
+    )
+    country = Region(
+        countries_only=True,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "ISO 3166-1 alpha-2 code.", "example": "CN"},
+    )
+    industry = Code(load_default=None, allow_none=True, metadata={"example": "automotive"})
+    theme = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=500),
+        metadata={"example": "New Era of National Automotive Innovation"},
+    )
+    summary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    topics = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        load_default=list,
+        validate=validate.Length(max=50),
+        metadata={"example": ["electric vehicles", "smart transportation"]},
+    )
+
+
+class EventQuery(QuerySchema):
+    country = Region(countries_only=True, metadata={"description": "Only events in this country."})
+    industry = Code(metadata={"description": "Only events of this industry."})
+
+
+blp = crud_blueprint(
+    "events",
+    Event,
+    EventSchema,
+    EventQuery,
+    description="Dated happenings (launches, announcements), each citing its source.",
+)

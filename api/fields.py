@@ -1,0 +1,104 @@
+"""Field types shared by the resource schemas: periods, exact numbers, regions and codes."""
+
+from datetime import UTC
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import ValidationError, fields, validate
+
+from models.periods import Period
+from models.regions import AGGREGATES, region_name
+
+# JSON numbers are read as binary doubles by most clients; 15 significant digits is what a double
+# carries exactly, so every value we accept comes back to them exactly as it was sent.
+MAX_SIGNIFICANT_DIGITS = 15
+MAX_MAGNITUDE = Decimal("1e18")
+
+
+class PeriodField(fields.Field):
+    """A reporting period: loads a label or interval, dumps the canonical label."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.label
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Not a valid period: give a string such as 2025-Q1.")
+        try:
+            return Period.parse(value)
+        except ValueError as error:
+            raise ValidationError(str(error)) from None
+
+
+class Number(fields.Decimal):
+    """An exact decimal, sent and returned as a JSON number (never a float with noise)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+            raise ValidationError("Not a valid number.")
+        try:
+            number = super()._deserialize(value, attr, data, **kwargs)
+        except InvalidOperation:
+            raise ValidationError("Not a valid number.") from None
+        digits = number.normalize().as_tuple()
+        if abs(number) >= MAX_MAGNITUDE:
+            raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
+        if len(digits.digits) > MAX_SIGNIFICANT_DIGITS or digits.exponent < -6:
+            raise ValidationError(
+                f"At most {MAX_SIGNIFICANT_DIGITS} significant digits and 6 decimal places."
+            )
+        return number
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        value = Decimal(value).normalize()
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
+class Region(fields.String):
+    """An ISO 3166-1 alpha-2 country code or one of the documented aggregates."""
+
+    def __init__(self, *, countries_only: bool = False, **kwargs):
+        self.countries_only = countries_only
+        super().__init__(validate=validate.Length(min=2, max=8), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs)
+        if region_name(code) is None or (self.countries_only and code in AGGREGATES):
+            allowed = "an ISO 3166-1 alpha-2 code" + (
+                "" if self.countries_only else f" or one of {', '.join(sorted(AGGREGATES))}"
+            )
+            raise ValidationError(f"Unknown region {code!r}: use {allowed}.")
+        return code
+
+
+class Code(fields.String):
+    """A vocabulary code: lower case letters, digits and underscores (`vehicle_exports`)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            validate=[
+                validate.Length(min=1, max=64),
+                validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Use lower-case letters, digits, _."),
+            ],
+            **kwargs,
+        )
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """An RFC 3339 timestamp, stored in UTC; a timestamp without an offset is taken as UTC."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")

@@ -1,0 +1,56 @@
+"""The parts every resource schema shares: record metadata, provenance, and list-query rules."""
+
+from marshmallow import Schema, fields, post_load, pre_load, validate
+
+from api.fields import PeriodField, UTCDateTime
+
+PAGING = ("page", "page_size")
+
+
+class RecordSchema(Schema):
+    """Read-only bookkeeping that every record carries."""
+
+    version = fields.Integer(
+        dump_only=True,
+        metadata={"description": "Incremented on every change; the ETag is this number."},
+    )
+    created_at = UTCDateTime(dump_only=True, metadata={"description": "When it was created (UTC)."})
+    updated_at = UTCDateTime(
+        dump_only=True, metadata={"description": "When it last changed (UTC)."}
+    )
+
+    @post_load
+    def _split_periods(self, data, **kwargs):
+        # A period is stored as its two bounds: `period` becomes period_start and period_end.
+        for name, field in self.load_fields.items():
+            if isinstance(field, PeriodField) and name in data:
+                period = data.pop(name)
+                data[f"{name}_start"] = period.start if period else None
+                data[f"{name}_end"] = period.end if period else None
+        return data
+
+
+class SourcedSchema(RecordSchema):
+    """A fact: where it comes from, and the words it was taken from."""
+
+    source_id = fields.Integer(
+        attribute="source",
+        required=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The source this fact is taken from.", "example": 1},
+    )
+    quote = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "The short verbatim passage of the source that states it."},
+    )
+
+
+class QuerySchema(Schema):
+    """Filters of a list: unknown parameters are an error, not silently ignored."""
+
+    @pre_load
+    def _leave_paging_to_the_pager(self, data, **kwargs):
+        # page and page_size belong to flask-smorest's pagination schema, which reads them itself.
+        return {key: value for key, value in data.items() if key not in PAGING}

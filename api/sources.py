@@ -1,0 +1,65 @@
+"""Sources: the publications every fact is taken from."""
+
+from marshmallow import fields, validate
+
+from api.fields import UTCDateTime
+from api.resource import crud_blueprint
+from api.schemas import QuerySchema, RecordSchema
+from models.tables import Source
+
+
+class SourceSchema(RecordSchema):
+    id = fields.Integer(dump_only=True, metadata={"description": "Assigned by the service."})
+    publisher = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "Who published it.", "example": "NenPower"},
+    )
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={
+            "description": "The publication's title.",
+            "example": "China's Automotive Industry Launches 2025 Vision for Global Expansion "
+            "and Innovation",
+        },
+    )
+    url = fields.Url(
+        required=True,
+        schemes={"http", "https"},
+        validate=validate.Length(max=2000),
+        metadata={
+            "description": "Where it can be read; unique, so a source is stored once.",
+            "example": "https://nenpower.com/blog/chinas-automotive-industry-launches-2025-"
+            "vision-for-global-expansion-and-innovation/",
+        },
+    )
+    published_on = fields.Date(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "Publication date.", "example": "2025-05-11"},
+    )
+    retrieved_at = UTCDateTime(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "When it was read for this service (RFC 3339)."},
+    )
+    credit = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={"description": "The credit line the publisher asks for when reusing it."},
+    )
+
+
+class SourceQuery(QuerySchema):
+    publisher = fields.String(metadata={"description": "Only sources from this publisher."})
+
+
+blp = crud_blueprint(
+    "sources",
+    Source,
+    SourceSchema,
+    SourceQuery,
+    description="Publications the facts are taken from. Every fact cites one.",
+)

@@ -1,0 +1,86 @@
+"""Statistics: one measured value of an indicator, for a region, segment and period."""
+
+from marshmallow import fields, validate
+
+from api.fields import Code, Number, PeriodField, Region
+from api.resource import crud_blueprint
+from api.schemas import QuerySchema, SourcedSchema
+from models.periods import FREQUENCIES
+from models.tables import Statistic
+
+CHANGE_BASES = ("yoy", "previous_period")
+
+
+class StatisticSchema(SourcedSchema):
+    id = fields.Integer(dump_only=True, metadata={"description": "Assigned by the service."})
+    indicator = Code(
+        required=True,
+        metadata={
+            "description": "What is measured: an indicator code.",
+            "example": "vehicle_exports",
+        },
+    )
+    region = Region(
+        required=True,
+        metadata={"description": "ISO 3166-1 alpha-2 code, or WORLD or EU.", "example": "CN"},
+    )
+    segment = Code(
+        required=True,
+        metadata={"description": "Which part of the whole: a segment code.", "example": "total"},
+    )
+    period = PeriodField(
+        required=True,
+        metadata={
+            "description": "2025, 2025-H1, 2025-Q1, 2025-03, 2025-03-14 or an ISO 8601 interval "
+            "(2025-01-01/2025-04-30); returned in its canonical form.",
+            "example": "2025-Q1",
+        },
+    )
+    period_start = fields.Date(dump_only=True, metadata={"example": "2025-01-01"})
+    period_end = fields.Date(dump_only=True, metadata={"example": "2025-03-31"})
+    frequency = fields.String(
+        dump_only=True, metadata={"enum": list(FREQUENCIES), "example": "quarterly"}
+    )
+    value = Number(
+        required=True,
+        metadata={"description": "The figure, exact, in the indicator's unit.", "example": 1420000},
+    )
+    unit = fields.String(
+        dump_only=True, metadata={"description": "The indicator's unit.", "example": "vehicles"}
+    )
+    change_pct = Number(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The change the source states, in percent.", "example": 7.3},
+    )
+    change_basis = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(CHANGE_BASES),
+        metadata={"description": "What change_pct compares with.", "example": "yoy"},
+    )
+    event_id = fields.Integer(
+        attribute="event",
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The event the figure was announced at, if any."},
+    )
+
+
+class StatisticQuery(QuerySchema):
+    indicator = Code(metadata={"description": "Only this indicator.", "example": "vehicle_exports"})
+    region = Region(metadata={"description": "Only this region.", "example": "CN"})
+    segment = Code(metadata={"description": "Only this segment.", "example": "total"})
+    source_id = fields.Integer(
+        attribute="source", metadata={"description": "Only figures from this source."}
+    )
+
+
+blp = crud_blueprint(
+    "statistics",
+    Statistic,
+    StatisticSchema,
+    StatisticQuery,
+    description="Measured values: an indicator for a region, segment and period, with its source.",
+)

@@ -1,0 +1,99 @@
+"""Targets: what someone has committed to reach, by when."""
+
+from marshmallow import fields, validate
+
+from api.fields import Code, Number, PeriodField, Region
+from api.resource import crud_blueprint
+from api.schemas import QuerySchema, SourcedSchema
+from models.tables import Target
+
+DIRECTIONS = ("at_least", "at_most", "exactly")
+STATUSES = ("active", "achieved", "missed", "withdrawn")
+
+
+class TargetSchema(SourcedSchema):
+    id = fields.Integer(dump_only=True, metadata={"description": "Assigned by the service."})
+    title = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=500),
+        metadata={"example": "Export 30 million vehicles a year by 2030"},
+    )
+    issuer = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=200),
+        metadata={"description": "Who set the target."},
+    )
+    region = Region(
+        required=True,
+        metadata={"description": "ISO 3166-1 alpha-2 code, or WORLD or EU.", "example": "CN"},
+    )
+    industry = Code(load_default=None, allow_none=True, metadata={"example": "automotive"})
+    indicator = Code(required=True, metadata={"example": "vehicle_exports"})
+    segment = Code(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The segment targeted (all of it when absent).",
+            "example": "total",
+        },
+    )
+    share_of = Code(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "Makes this a share target: segment as a percentage of this segment.",
+            "example": None,
+        },
+    )
+    target_value = Number(
+        required=True,
+        metadata={"description": "The value to reach, in `unit`.", "example": 30000000},
+    )
+    unit = fields.String(
+        dump_only=True,
+        metadata={"description": "The indicator's unit, or `percent` for a share target."},
+    )
+    target_period = PeriodField(
+        required=True,
+        metadata={"description": "The period by which to reach it.", "example": "2030"},
+    )
+    target_period_start = fields.Date(dump_only=True)
+    target_period_end = fields.Date(dump_only=True)
+    direction = fields.String(
+        load_default="at_least",
+        validate=validate.OneOf(DIRECTIONS),
+        metadata={"description": "Whether the value is a floor, a ceiling or exact."},
+    )
+    baseline_value = Number(load_default=None, allow_none=True)
+    baseline_period = PeriodField(load_default=None, allow_none=True)
+    status = fields.String(
+        load_default="active", validate=validate.OneOf(STATUSES), metadata={"example": "active"}
+    )
+    announced_on = fields.Date(
+        load_default=None, allow_none=True, metadata={"example": "2025-05-10"}
+    )
+    event_id = fields.Integer(
+        attribute="event",
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1),
+        metadata={"description": "The event it was announced at, if any.", "example": 1},
+    )
+
+
+class TargetQuery(QuerySchema):
+    region = Region(metadata={"description": "Only targets for this region.", "example": "CN"})
+    indicator = Code(metadata={"description": "Only targets on this indicator."})
+    status = fields.String(
+        validate=validate.OneOf(STATUSES), metadata={"description": "Only these."}
+    )
+
+
+blp = crud_blueprint(
+    "targets",
+    Target,
+    TargetSchema,
+    TargetQuery,
+    description="Commitments (30 million vehicle exports by 2030), each citing its source.",
+)

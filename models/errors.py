@@ -1,0 +1,29 @@
+"""What the domain layer raises when a request cannot be carried out."""
+
+
+class DomainError(Exception):
+    """Base class: `detail` is a sentence for the client."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DomainError):
+    """No such record."""
+
+
+class Conflict(DomainError):
+    """The change contradicts stored data: a duplicate key, or a record still referenced."""
+
+
+class PreconditionFailed(DomainError):
+    """The client's version of the record is not the current one."""
+
+
+class Invalid(DomainError):
+    """Field values break a domain rule; `errors` maps field name to message."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("The request breaks a rule of the data.")
+        self.errors = errors

@@ -1,0 +1,103 @@
+"""Reporting periods: parse what clients write, store two dates, return one canonical label."""
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly", "daily", "irregular")
+
+_LABEL = re.compile(
+    r"(?P<year>\d{4})"
+    r"(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>\d{2})(?:-(?P<day>\d{2}))?))?"
+)
+# Grouped so that a malformed half or quarter (2025-Q5) fails instead of parsing as something else.
+_HALF_OR_QUARTER = re.compile(r"\d{4}-[HQ]\d+")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A closed interval of days, [start, end]."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def parse(cls, text: str) -> "Period":
+        """Read `2025`, `2025-H1`, `2025-Q1`, `2025-03`, `2025-03-14` or an interval `a/b`.
+
+        Each side of an interval may itself be any of the single forms, so
+        `2025-01/2025-03` is the first quarter. Raises ValueError with a
+        message fit for a client.
+        """
+        text = text.strip()
+        if "/" in text:
+            first, _, last = text.partition("/")
+            start, end = cls.parse(first).start, cls.parse(last).end
+            if end < start:
+                raise ValueError(f"Period {text!r} ends before it starts.")
+            return cls(start, end)
+        match = _LABEL.fullmatch(text)
+        if not match:
+            hint = (
+                "quarter must be Q1-Q4, half H1 or H2" if _HALF_OR_QUARTER.fullmatch(text) else ""
+            )
+            raise ValueError(
+                f"Not a period: {text!r}. Use 2025, 2025-H1, 2025-Q1, 2025-03, 2025-03-14 "
+                f"or an ISO 8601 interval such as 2025-01-01/2025-04-30"
+                + (f" ({hint})." if hint else ".")
+            )
+        year = int(match["year"])
+        if year < 1:
+            raise ValueError(f"Not a period: {text!r} (year 0000 does not exist).")
+        if match["half"]:
+            first_month = 1 if match["half"] == "H1" else 7
+            return cls(date(year, first_month, 1), _month_end(year, first_month + 5))
+        if match["quarter"]:
+            first_month = 3 * int(match["quarter"][1]) - 2
+            return cls(date(year, first_month, 1), _month_end(year, first_month + 2))
+        if match["month"]:
+            month = int(match["month"])
+            if not 1 <= month <= 12:
+                raise ValueError(f"Not a period: {text!r} (month must be 01-12).")
+            if match["day"]:
+                try:
+                    day = date(year, month, int(match["day"]))
+                except ValueError:
+                    raise ValueError(f"Not a period: {text!r} (no such day).") from None
+                return cls(day, day)
+            return cls(date(year, month, 1), _month_end(year, month))
+        return cls(date(year, 1, 1), date(year, 12, 31))
+
+    @property
+    def frequency(self) -> str:
+        """The calendar unit this period is exactly one of, or `irregular`."""
+        start, end = self.start, self.end
+        if start == end:
+            return "daily"
+        if start.day != 1 or end != _month_end(end.year, end.month) or start.year != end.year:
+            return "irregular"
+        months = end.month - start.month + 1
+        aligned = (start.month - 1) % months == 0
+        return {1: "monthly", 3: "quarterly", 6: "semiannual", 12: "annual"}.get(
+            months if aligned else 0, "irregular"
+        )
+
+    @property
+    def label(self) -> str:
+        """The canonical label: the shortest form that names exactly this period."""
+        start = self.start
+        return {
+            "annual": f"{start.year}",
+            "semiannual": f"{start.year}-H{1 + start.month // 7}",
+            "quarterly": f"{start.year}-Q{1 + start.month // 3}",
+            "monthly": f"{start:%Y-%m}",
+            "daily": start.isoformat(),
+        }.get(self.frequency, f"{start.isoformat()}/{self.end.isoformat()}")
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])

@@ -1,0 +1,221 @@
+"""Read and write any record: domain rules, natural keys, references and optimistic locking."""
+
+from collections import Counter
+
+from peewee import IntegrityError, Model
+
+from models.db import database
+from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from models.periods import Period
+from models.tables import Event, Indicator, Record, Segment, Source, Statistic, Target, utc_now
+
+# Every list has a stable order, with the primary key as the final tie-breaker.
+ORDER = {
+    Source: (Source.id,),
+    Indicator: (Indicator.code,),
+    Segment: (Segment.code,),
+    Event: (Event.date, Event.id),
+    Statistic: (
+        Statistic.period_start,
+        Statistic.indicator,
+        Statistic.region,
+        Statistic.segment,
+        Statistic.id,
+    ),
+    Target: (Target.target_period_end, Target.id),
+}
+
+
+def listing(model: type[Record], filters: dict):
+    """All records of `model` matching every equality filter, in the model's stable order."""
+    query = model.full()
+    for name, value in filters.items():
+        query = query.where(getattr(model, name) == value)
+    return query.order_by(*ORDER[model])
+
+
+def fetch(model: type[Record], key) -> Record:
+    """The record with primary key `key`, or NotFound."""
+    row = model.full().where(model._meta.primary_key == key).first()
+    if row is None:
+        raise NotFound(f"There is no {_label(model)} {key}.")
+    return row
+
+
+def create(model: type[Record], data: dict) -> Record:
+    """Insert a record after checking its rules, references and natural key."""
+    with database.atomic():
+        record = _prepared(model, data)
+        _check(model, record, key=None)
+        row = model(**record)
+        _write(lambda: row.save(force_insert=True))
+    return fetch(model, row._pk)
+
+
+def update(model: type[Record], key, data: dict, versions: set[int] | None) -> Record:
+    """Change the given fields of a record whose version is one of `versions` (None: any).
+
+    The version test is repeated in the UPDATE's WHERE clause, so of two
+    writers holding the same version exactly one succeeds.
+    """
+    pk = model._meta.primary_key
+    with database.atomic():
+        row = _current(model, key, versions)
+        if pk.name in data and data[pk.name] != key:
+            raise Invalid({pk.name: f"The {pk.name} of a {_label(model)} cannot change."})
+        changes = _prepared(model, data)
+        _check(model, {**row.__data__, **changes}, key=key)
+        query = model.update(**changes, version=model.version + 1, updated_at=utc_now()).where(
+            pk == key, model.version == row.version
+        )
+        if not _write(query.execute):
+            raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
+    return fetch(model, key)
+
+
+def delete(model: type[Record], key, versions: set[int] | None) -> None:
+    """Delete a record that nothing refers to, under the same version rule as `update`."""
+    pk = model._meta.primary_key
+    with database.atomic():
+        row = _current(model, key, versions)
+        users = Counter()
+        for fk, referrer in model._meta.backrefs.items():
+            users[referrer] += referrer.select().where(fk == key).count()
+        if users.total():
+            cited = ", ".join(
+                f"{n} {m._meta.table_name}{'s' if n > 1 else ''}" for m, n in users.items() if n
+            )
+            raise Conflict(
+                f"{_label(model).capitalize()} {key} is still referred to by {cited}; "
+                "delete those or point them elsewhere first."
+            )
+        query = model.delete().where(pk == key, model.version == row.version)
+        if not _write(query.execute):
+            raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
+
+
+def _current(model: type[Record], key, versions: set[int] | None) -> Record:
+    row = fetch(model, key)
+    if versions is not None and row.version not in versions:
+        raise PreconditionFailed(
+            f"The {_label(model)} is at version {row.version}; "
+            "read it again and resend with its current ETag."
+        )
+    return row
+
+
+def _write(statement):
+    """Run a write; a constraint the checks could not foresee (a race) is a conflict, not a 500."""
+    try:
+        return statement()
+    except IntegrityError as error:
+        raise Conflict(f"The change conflicts with stored data ({error}).") from None
+
+
+def _label(model: type[Model]) -> str:
+    return model.__name__.lower()
+
+
+def _prepared(model: type[Record], data: dict) -> dict:
+    """The client's fields plus what is derived from them (a statistic's frequency)."""
+    data = dict(data)
+    if model is Statistic and "period_start" in data:
+        data["frequency"] = Period(data["period_start"], data["period_end"]).frequency
+    return data
+
+
+def _check(model: type[Record], record: dict, key) -> None:
+    """Raise Invalid or Conflict unless `record` (the whole record after a change) may be stored."""
+    errors = {}
+    for fk in model._meta.refs:
+        value = record.get(fk.name)
+        target = fk.rel_model
+        if value is not None and not target.select().where(fk.rel_field == value).exists():
+            errors[fk.name] = f"There is no {_label(target)} {value!r}."
+    errors.update(RULES.get(model, _no_rules)(record, key))
+    if errors:
+        raise Invalid(errors)
+    if model.natural_key:
+        pk = model._meta.primary_key
+        same = model.select(pk).where(
+            *(getattr(model, name) == record[name] for name in model.natural_key)
+        )
+        if key is not None:
+            same = same.where(pk != key)
+        twin = same.scalar()
+        if twin is not None:
+            raise Conflict(
+                f"A {_label(model)} with the same {', '.join(model.natural_key)} "
+                f"already exists: {twin}."
+            )
+
+
+def _no_rules(record: dict, key) -> dict:
+    return {}
+
+
+def _is_count(indicator_code) -> bool:
+    measure = Indicator.select(Indicator.measure).where(Indicator.code == indicator_code).scalar()
+    return measure == "count"
+
+
+def _statistic_rules(record: dict, key) -> dict:
+    errors = {}
+    if record["value"] < 0 and _is_count(record["indicator"]):
+        errors["value"] = "A count cannot be negative."
+    if record.get("change_pct") is not None and not record.get("change_basis"):
+        errors["change_basis"] = "Say what change_pct compares with (for example yoy)."
+    return errors
+
+
+def _event_rules(record: dict, key) -> dict:
+    if record.get("end_date") and record["end_date"] < record["date"]:
+        return {"end_date": "The event cannot end before it starts."}
+    return {}
+
+
+def _target_rules(record: dict, key) -> dict:
+    errors = {}
+    if record.get("share_of"):
+        if not record.get("segment"):
+            errors["segment"] = "A share target needs the segment whose share it sets."
+        elif record["share_of"] == record["segment"]:
+            errors["share_of"] = "A segment cannot be a share of itself."
+    elif record["target_value"] < 0 and _is_count(record["indicator"]):
+        errors["target_value"] = "A count cannot be negative."
+    if (record.get("baseline_value") is None) != (record.get("baseline_period_start") is None):
+        errors["baseline_value"] = "Give baseline_value and baseline_period together."
+    return errors
+
+
+def _segment_rules(record: dict, key) -> dict:
+    # Walk up from the new parent: meeting this segment again would make a cycle.
+    code, parent = record["code"], record.get("parent")
+    seen = set()
+    while parent is not None and parent not in seen:
+        if parent == code:
+            return {"parent": "A segment cannot be its own ancestor."}
+        seen.add(parent)
+        parent = Segment.select(Segment.parent).where(Segment.code == parent).scalar()
+    return {}
+
+
+def _indicator_rules(record: dict, key) -> dict:
+    # Stored values were measured in the old unit: relabelling them would change their meaning.
+    if key is None:
+        return {}
+    old = Indicator.get_by_id(key)
+    in_use = old.statistics.exists() or old.targets.exists()
+    changed = [f for f in ("unit", "measure") if record[f] != getattr(old, f)]
+    if in_use and changed:
+        return {f: f"Indicator {key} has data; its {f} cannot change." for f in changed}
+    return {}
+
+
+RULES = {
+    Statistic: _statistic_rules,
+    Event: _event_rules,
+    Target: _target_rules,
+    Segment: _segment_rules,
+    Indicator: _indicator_rules,
+}

@@ -1,0 +1,212 @@
+"""The tables: sources, the two vocabularies, and the three kinds of fact."""
+
+import json
+from datetime import UTC, datetime
+
+from peewee import (
+    AutoField,
+    BooleanField,
+    Case,
+    CharField,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from models.db import BaseModel, database
+from models.periods import Period
+
+
+def utc_now() -> datetime:
+    # Naive UTC: SQLite has no time zones, and one convention for both backends is simpler.
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _amount(**kwargs) -> DecimalField:
+    # Exact decimals; 18 integer and 6 fractional digits cover every figure we expect.
+    return DecimalField(max_digits=24, decimal_places=6, auto_round=False, **kwargs)
+
+
+class ListField(TextField):
+    """A list of strings, stored as JSON text so that both backends hold it the same way."""
+
+    def db_value(self, value):
+        return json.dumps(list(value or []))
+
+    def python_value(self, value):
+        return json.loads(value) if value else []
+
+
+class Record(BaseModel):
+    """Columns every stored resource has: an optimistic-concurrency version and timestamps."""
+
+    version = IntegerField(default=1)
+    created_at = DateTimeField(default=utc_now)
+    updated_at = DateTimeField(default=utc_now)
+
+    # The fields that identify a record besides its primary key (a 409 when repeated).
+    natural_key: tuple[str, ...] = ()
+
+    @classmethod
+    def full(cls):
+        """The select that reads records with whatever their representation needs."""
+        return cls.select()
+
+
+class Source(Record):
+    id = AutoField()
+    publisher = CharField(200)
+    title = CharField(500)
+    url = CharField(2000, unique=True)
+    published_on = DateField(null=True)
+    retrieved_at = DateTimeField(null=True)
+    credit = TextField(null=True)
+
+    natural_key = ("url",)
+
+
+class Indicator(Record):
+    code = CharField(64, primary_key=True)
+    name = CharField(200)
+    unit = CharField(64)
+    measure = CharField(16)
+    industry = CharField(64, null=True)
+    description = TextField(null=True)
+
+    natural_key = ("code",)
+
+
+class Segment(Record):
+    code = CharField(64, primary_key=True)
+    name = CharField(200)
+    parent = ForeignKeyField(
+        "self", null=True, backref="children", on_delete="RESTRICT", lazy_load=False
+    )
+    additive = BooleanField(default=True)
+    description = TextField(null=True)
+
+    natural_key = ("code",)
+
+
+class Event(Record):
+    id = AutoField()
+    title = CharField(500)
+    kind = CharField(64)
+    date = DateField(index=True)
+    end_date = DateField(null=True)
+    city = CharField(200, null=True)
+    country = CharField(8, null=True, index=True)
+    industry = CharField(64, null=True, index=True)
+    theme = CharField(500, null=True)
+    summary = TextField(null=True)
+    topics = ListField(default=list)
+    source = ForeignKeyField(
+        Source, backref="events", on_delete="RESTRICT", lazy_load=False, index=True
+    )
+    quote = TextField(null=True)
+
+
+class Statistic(Record):
+    id = AutoField()
+    indicator = ForeignKeyField(
+        Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False
+    )
+    region = CharField(8, index=True)
+    segment = ForeignKeyField(
+        Segment, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=True
+    )
+    period_start = DateField()
+    period_end = DateField()
+    frequency = CharField(16)
+    value = _amount()
+    change_pct = _amount(null=True)
+    change_basis = CharField(32, null=True)
+    source = ForeignKeyField(
+        Source, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=True
+    )
+    event = ForeignKeyField(
+        Event, null=True, backref="statistics", on_delete="RESTRICT", lazy_load=False
+    )
+    quote = TextField(null=True)
+
+    class Meta:
+        indexes = (
+            # The natural key, which also serves filters on indicator (its prefix).
+            (("indicator", "region", "segment", "period_start", "period_end", "source"), True),
+            (("period_start", "id"), False),
+        )
+
+    natural_key = ("indicator", "region", "segment", "period_start", "period_end", "source")
+
+    @classmethod
+    def full(cls):
+        return cls.select(cls, Indicator.unit).join(Indicator).objects()
+
+    @property
+    def period(self) -> Period:
+        return Period(self.period_start, self.period_end)
+
+
+class Target(Record):
+    id = AutoField()
+    title = CharField(500)
+    issuer = CharField(200, null=True)
+    region = CharField(8, index=True)
+    industry = CharField(64, null=True)
+    indicator = ForeignKeyField(
+        Indicator, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
+    )
+    segment = ForeignKeyField(
+        Segment, null=True, backref="targets", on_delete="RESTRICT", lazy_load=False
+    )
+    share_of = ForeignKeyField(
+        Segment,
+        null=True,
+        backref="share_targets",
+        on_delete="RESTRICT",
+        lazy_load=False,
+        column_name="share_of",
+    )
+    target_value = _amount()
+    target_period_start = DateField()
+    target_period_end = DateField()
+    direction = CharField(16, default="at_least")
+    baseline_value = _amount(null=True)
+    baseline_period_start = DateField(null=True)
+    baseline_period_end = DateField(null=True)
+    status = CharField(16, default="active", index=True)
+    announced_on = DateField(null=True)
+    source = ForeignKeyField(
+        Source, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
+    )
+    event = ForeignKeyField(
+        Event, null=True, backref="targets", on_delete="RESTRICT", lazy_load=False
+    )
+    quote = TextField(null=True)
+
+    @classmethod
+    def full(cls):
+        # A share target is a percentage of another segment, whatever the indicator counts.
+        unit = Case(None, [(cls.share_of.is_null(False), "percent")], Indicator.unit)
+        return cls.select(cls, unit.alias("unit")).join(Indicator).objects()
+
+    @property
+    def target_period(self) -> Period:
+        return Period(self.target_period_start, self.target_period_end)
+
+    @property
+    def baseline_period(self) -> Period | None:
+        if self.baseline_period_start is None:
+            return None
+        return Period(self.baseline_period_start, self.baseline_period_end)
+
+
+TABLES = (Source, Indicator, Segment, Event, Statistic, Target)
+
+
+def create_schema() -> None:
+    """Create whatever tables do not exist yet."""
+    database.create_tables(TABLES, safe=True)
