@@ -12,6 +12,8 @@ from models.regions import AGGREGATES, region_name
 # carries exactly, so every value we accept comes back to them exactly as it was sent.
 MAX_SIGNIFICANT_DIGITS = 15
 MAX_MAGNITUDE = Decimal("1e18")
+# Ids are 32-bit on PostgreSQL; a larger one could never exist, and would overflow the column.
+MAX_ID = 2**31 - 1
 
 
 class PeriodField(fields.Field):
@@ -102,3 +104,29 @@ class UTCDateTime(fields.AwareDateTime):
         if value is None:
             return None
         return value.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+
+
+class Id(fields.Integer):
+    """A record id in a JSON body.
+
+    JSON Schema counts 2.0 as an integer, so it is accepted; marshmallow's lenient Integer
+    would also truncate 2.5 to 2 and its strict one refuses 2.0, hence this field.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+        if isinstance(value, bool) or not whole:
+            raise ValidationError("Not a valid id: give a whole number.")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Boolean(fields.Boolean):
+    """true or false, and nothing else (marshmallow's own also takes "yes", 1, "on"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("Not a valid boolean: use true or false.")
+        return value

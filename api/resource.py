@@ -1,11 +1,14 @@
 """What every resource shares: SQL pagination with Link headers, ETags, and the two CRUD views."""
 
+import http
+
 from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import Page, abort
 from marshmallow import RAISE, Schema
 
+from api.fields import MAX_ID
 from models import records
 from models.tables import Record
 
@@ -44,6 +47,9 @@ class SQLPage(Page):
 
     @property
     def items(self):
+        # Past the last page there is nothing to fetch (and a huge OFFSET could overflow).
+        if self.page_params.first_item >= self.page_params.item_count:
+            return []
         return list(self.collection.paginate(self.page_params.page, self.page_params.page_size))
 
     @property
@@ -122,7 +128,11 @@ def crud_blueprint(
     singular = model.__name__.lower()
     title = name.capitalize()
     pk = model._meta.primary_key
-    key = f"<int:{pk.name}>" if pk.field_type == "AUTO" else f"<string:{pk.name}>"
+    key = (
+        f"<int(max={MAX_ID}):{pk.name}>"
+        if pk.field_type == "AUTO"
+        else f"<string(maxlength=64):{pk.name}>"
+    )
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
 
     class Collection(MethodView):
@@ -137,7 +147,7 @@ def crud_blueprint(
 
         @blp.arguments(schema)
         @blp.response(201, schema, headers=ETAG_HEADER)
-        @blp.alt_response(409, response="CONFLICT")
+        @_documents_errors(blp, 400, 409, 413)
         @blp.doc(summary=f"Create a {singular}")
         def post(self, data):
             row = records.create(model, data)
@@ -147,14 +157,14 @@ def crud_blueprint(
     class Item(MethodView):
         @blp.response(200, schema, headers=ETAG_HEADER)
         @blp.alt_response(304, description="Not Modified: your copy is current.")
-        @blp.alt_response(404, response="NOT_FOUND")
+        @_documents_errors(blp, 404)
         @blp.doc(summary=f"Read a {singular}", parameters=[IF_NONE_MATCH])
         def get(self, **path):
             return with_etag(records.fetch(model, path[pk.name]))
 
         @blp.arguments(schema)
         @blp.response(200, schema, headers=ETAG_HEADER)
-        @_documents_preconditions(blp)
+        @_documents_errors(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(summary=f"Replace a {singular}", parameters=[IF_MATCH])
         def put(self, data, **path):
             row = records.update(model, path[pk.name], data, expected_versions())
@@ -162,7 +172,7 @@ def crud_blueprint(
 
         @blp.arguments(schema(partial=True))
         @blp.response(200, schema, headers=ETAG_HEADER)
-        @_documents_preconditions(blp)
+        @_documents_errors(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(
             summary=f"Change some fields of a {singular}",
             description="Send only the fields to change (JSON merge patch semantics).",
@@ -173,7 +183,7 @@ def crud_blueprint(
             return row, {"ETag": etag(row)}
 
         @blp.response(204)
-        @_documents_preconditions(blp)
+        @_documents_errors(blp, 404, 409, 412, 428)
         @blp.doc(summary=f"Delete a {singular}", parameters=[IF_MATCH])
         def delete(self, **path):
             records.delete(model, path[pk.name], expected_versions())
@@ -185,17 +195,12 @@ def crud_blueprint(
     return blp
 
 
-def _documents_preconditions(blp: Blueprint):
-    """Document the answers a conditional write can get besides success."""
+def _documents_errors(blp: Blueprint, *statuses: int):
+    """Document the problem responses an operation can give besides validation errors."""
 
     def decorate(view):
-        for status, ref in (
-            (404, "NOT_FOUND"),
-            (409, "CONFLICT"),
-            (412, "PRECONDITION_FAILED"),
-            (428, "PRECONDITION_REQUIRED"),
-        ):
-            view = blp.alt_response(status, response=ref)(view)
+        for status in statuses:
+            view = blp.alt_response(status, response=http.HTTPStatus(status).name)(view)
         return view
 
     return decorate

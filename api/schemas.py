@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, post_load, pre_load, validate
 
-from api.fields import PeriodField, UTCDateTime
+from api.fields import Id, PeriodField, UTCDateTime
 
 PAGING = ("page", "page_size")
 
@@ -33,10 +33,9 @@ class RecordSchema(Schema):
 class SourcedSchema(RecordSchema):
     """A fact: where it comes from, and the words it was taken from."""
 
-    source_id = fields.Integer(
+    source_id = Id(
         attribute="source",
         required=True,
-        validate=validate.Range(min=1),
         metadata={"description": "The source this fact is taken from.", "example": 1},
     )
     quote = fields.String(

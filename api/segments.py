@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from api.fields import Code
+from api.fields import Boolean, Code
 from api.resource import crud_blueprint
 from api.schemas import QuerySchema, RecordSchema
 from models.tables import Segment
@@ -29,7 +29,7 @@ class SegmentSchema(RecordSchema):
             "example": "total",
         },
     )
-    additive = fields.Boolean(
+    additive = Boolean(
         load_default=True,
         metadata={
             "description": "Whether it sums with its additive siblings into the parent "

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from api.fields import Code, Number, PeriodField, Region
+from api.fields import MAX_ID, Code, Id, Number, PeriodField, Region
 from api.resource import crud_blueprint
 from api.schemas import QuerySchema, SourcedSchema
 from models.periods import FREQUENCIES
@@ -59,11 +59,10 @@ class StatisticSchema(SourcedSchema):
         validate=validate.OneOf(CHANGE_BASES),
         metadata={"description": "What change_pct compares with.", "example": "yoy"},
     )
-    event_id = fields.Integer(
+    event_id = Id(
         attribute="event",
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1),
         metadata={"description": "The event the figure was announced at, if any."},
     )
 
@@ -73,7 +72,9 @@ class StatisticQuery(QuerySchema):
     region = Region(metadata={"description": "Only this region.", "example": "CN"})
     segment = Code(metadata={"description": "Only this segment.", "example": "total"})
     source_id = fields.Integer(
-        attribute="source", metadata={"description": "Only figures from this source."}
+        attribute="source",
+        validate=validate.Range(min=1, max=MAX_ID),
+        metadata={"description": "Only figures from this source."},
     )
 
 

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from api.fields import Code, Number, PeriodField, Region
+from api.fields import Code, Id, Number, PeriodField, Region
 from api.resource import crud_blueprint
 from api.schemas import QuerySchema, SourcedSchema
 from models.tables import Target
@@ -73,11 +73,10 @@ class TargetSchema(SourcedSchema):
     announced_on = fields.Date(
         load_default=None, allow_none=True, metadata={"example": "2025-05-10"}
     )
-    event_id = fields.Integer(
+    event_id = Id(
         attribute="event",
         load_default=None,
         allow_none=True,
-        validate=validate.Range(min=1),
         metadata={"description": "The event it was announced at, if any.", "example": 1},
     )
 
