@@ -56,7 +56,8 @@ def update(model: type[Record], key, data: dict, versions: set[int] | None) -> R
     """Change the given fields of a record whose version is one of `versions` (None: any).
 
     The version test is repeated in the UPDATE's WHERE clause, so of two
-    writers holding the same version exactly one succeeds.
+    writers holding the same version exactly one succeeds, whatever the
+    isolation level.
     """
     pk = model._meta.primary_key
     with database.atomic():
@@ -66,7 +67,7 @@ def update(model: type[Record], key, data: dict, versions: set[int] | None) -> R
         changes = _prepared(model, data)
         _check(model, {**row.__data__, **changes}, key=key)
         query = model.update(**changes, version=model.version + 1, updated_at=utc_now()).where(
-            pk == key, model.version == row.version
+            pk == key, *_version_test(model, versions)
         )
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
@@ -77,7 +78,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
     """Delete a record that nothing refers to, under the same version rule as `update`."""
     pk = model._meta.primary_key
     with database.atomic():
-        row = _current(model, key, versions)
+        _current(model, key, versions)
         users = Counter()
         for fk, referrer in model._meta.backrefs.items():
             users[referrer] += referrer.select().where(fk == key).count()
@@ -89,7 +90,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
                 f"{_label(model).capitalize()} {key} is still referred to by {cited}; "
                 "delete those or point them elsewhere first."
             )
-        query = model.delete().where(pk == key, model.version == row.version)
+        query = model.delete().where(pk == key, *_version_test(model, versions))
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
 
@@ -102,6 +103,11 @@ def _current(model: type[Record], key, versions: set[int] | None) -> Record:
             "read it again and resend with its current ETag."
         )
     return row
+
+
+def _version_test(model: type[Record], versions: set[int] | None) -> list:
+    """The WHERE clause that settles If-Match in the database (none for `*`)."""
+    return [] if versions is None else [model.version.in_(versions)]
 
 
 def _write(statement):

@@ -134,7 +134,9 @@ def test_duplicate_natural_key_is_409(client, collection, body, detail):
 
 
 def test_changing_a_record_into_a_duplicate_is_409(client):
-    response = client.patch("/v1/statistics/2", json={"segment": "total"}, headers={"If-Match": "*"})
+    response = client.patch(
+        "/v1/statistics/2", json={"segment": "total"}, headers={"If-Match": "*"}
+    )
     assert response.status_code == 409
 
 

@@ -1,0 +1,94 @@
+"""Every error is an RFC 9457 problem: Flask's own, the parser's, and unexpected failures."""
+
+import logging
+
+import pytest
+
+from api import create_app
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int) -> dict:
+    assert response.status_code == status
+    assert response.content_type == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["type"] == "about:blank"
+    assert body["title"] and body["detail"]
+    return body
+
+
+def test_unknown_route_is_404_problem(client):
+    assert_problem(client.get("/v1/nothing-here"), 404)
+
+
+def test_unsupported_method_is_405_problem_with_allow(client):
+    response = client.put("/v1/statistics", json={})
+    assert_problem(response, 405)
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_malformed_json_is_400(client):
+    response = client.post(
+        "/v1/sources", data='{"title": ', headers={"Content-Type": "application/json"}
+    )
+    body = assert_problem(response, 400)
+    assert body["errors"] == [{"pointer": "", "detail": "Invalid JSON body."}]
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_wrong_content_type_is_400(client, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/v1/sources", data='{"title": "x"}', headers=headers)
+    body = assert_problem(response, 400)
+    assert "application/json" in body["detail"]
+
+
+def test_merge_patch_media_type_is_accepted(client):
+    response = client.patch(
+        "/v1/sources/1",
+        data='{"title": "Renamed"}',
+        headers={"Content-Type": "application/merge-patch+json", "If-Match": '"1"'},
+    )
+    assert response.status_code == 200
+
+
+def test_body_over_the_limit_is_413(database_url):
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "MAX_CONTENT_LENGTH": 100})
+    response = app.test_client().post("/v1/sources", json={"title": "x" * 200})
+    assert_problem(response, 413)
+
+
+def test_body_limit_defaults_to_one_mebibyte(app):
+    assert app.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+
+
+def test_unexpected_exception_is_500_without_internals_and_logged(database_url, caplog):
+    app = create_app({"DATABASE_URL": database_url, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret connection string postgres://user:pw@db")
+
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/boom")
+    body = assert_problem(response, 500)
+    assert "secret" not in response.get_data(as_text=True)
+    assert "Traceback" not in response.get_data(as_text=True)
+    assert body["detail"].startswith("The server failed")
+    assert "secret connection string" in caplog.text
+
+
+def test_unreachable_database_is_503_problem_and_not_ready():
+    app = create_app({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    client = app.test_client()
+    response = client.get("/v1/statistics")
+    assert_problem(response, 503)
+    assert response.headers["Retry-After"]
+    assert_problem(client.get("/readyz"), 503)
+    assert client.get("/healthz").status_code == 200
+
+
+def test_ready_when_database_answers(client):
+    assert client.get("/readyz").get_json() == {"status": "ok"}

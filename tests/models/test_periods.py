@@ -1,0 +1,73 @@
+"""Periods: every input form, its canonical label, bounds and frequency, and what is refused."""
+
+from datetime import date
+
+import pytest
+
+from models.periods import Period
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "start", "end", "frequency"),
+    [
+        ("2025", "2025", date(2025, 1, 1), date(2025, 12, 31), "annual"),
+        ("2025-H1", "2025-H1", date(2025, 1, 1), date(2025, 6, 30), "semiannual"),
+        ("2025-H2", "2025-H2", date(2025, 7, 1), date(2025, 12, 31), "semiannual"),
+        ("2025-Q1", "2025-Q1", date(2025, 1, 1), date(2025, 3, 31), "quarterly"),
+        ("2025-Q4", "2025-Q4", date(2025, 10, 1), date(2025, 12, 31), "quarterly"),
+        ("2024-02", "2024-02", date(2024, 2, 1), date(2024, 2, 29), "monthly"),
+        ("2025-03-14", "2025-03-14", date(2025, 3, 14), date(2025, 3, 14), "daily"),
+        # Intervals come back in their shortest form ("January to March 2025" is 2025-Q1).
+        ("2025-01-01/2025-03-31", "2025-Q1", date(2025, 1, 1), date(2025, 3, 31), "quarterly"),
+        ("2025-01/2025-03", "2025-Q1", date(2025, 1, 1), date(2025, 3, 31), "quarterly"),
+        ("2025-07-01/2025-12-31", "2025-H2", date(2025, 7, 1), date(2025, 12, 31), "semiannual"),
+        ("2024/2025", "2024-01-01/2025-12-31", date(2024, 1, 1), date(2025, 12, 31), "irregular"),
+        (
+            "2025-01-01/2025-04-30",
+            "2025-01-01/2025-04-30",
+            date(2025, 1, 1),
+            date(2025, 4, 30),
+            "irregular",
+        ),
+        (
+            "2025-02-01/2025-04-30",
+            "2025-02-01/2025-04-30",
+            date(2025, 2, 1),
+            date(2025, 4, 30),
+            "irregular",
+        ),
+        (" 2025-Q2 ", "2025-Q2", date(2025, 4, 1), date(2025, 6, 30), "quarterly"),
+    ],
+)
+def test_parse(text, label, start, end, frequency):
+    period = Period.parse(text)
+    assert (period.label, period.start, period.end, period.frequency) == (
+        label,
+        start,
+        end,
+        frequency,
+    )
+    assert Period.parse(period.label) == period
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("2025-Q5", "Q1-Q4"),
+        ("2025-Q0", "Q1-Q4"),
+        ("2025-H3", "H1 or H2"),
+        ("2025-13", "month must be 01-12"),
+        ("2025-00", "month must be 01-12"),
+        ("2025-02-29", "no such day"),
+        ("2025-03-01/2025-02-28", "ends before it starts"),
+        ("0000", "year 0000"),
+        ("25", "Not a period"),
+        ("2025-1", "Not a period"),
+        ("", "Not a period"),
+        ("2025//2026", "Not a period"),
+        ("Q1 2025", "Not a period"),
+    ],
+)
+def test_invalid(text, reason):
+    with pytest.raises(ValueError, match=reason):
+        Period.parse(text)

@@ -1,0 +1,120 @@
+"""The domain layer without HTTP: optimistic locking under real concurrency, and the seed's data."""
+
+import re
+import threading
+from decimal import Decimal
+
+import pytest
+
+from models import records
+from models.db import database
+from models.errors import Conflict, NotFound, PreconditionFailed
+from models.tables import Statistic
+
+WRITERS = 8
+
+
+def race(app, write) -> list:
+    """Run `write(n)` in WRITERS threads released at once; return each one's outcome."""
+    barrier = threading.Barrier(WRITERS)
+    outcomes = [None] * WRITERS
+
+    def run(n):
+        with app.app_context():
+            barrier.wait()
+            try:
+                write(n)
+                outcomes[n] = "won"
+            except PreconditionFailed:
+                outcomes[n] = "stale"
+            except NotFound:
+                outcomes[n] = "gone"
+            finally:
+                database.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_writers_racing_with_one_version_cannot_both_win(app):
+    outcomes = race(
+        app, lambda n: records.update(Statistic, 1, {"value": Decimal(1000 + n)}, versions={1})
+    )
+    assert sorted(outcomes) == ["stale"] * (WRITERS - 1) + ["won"]
+    winner = outcomes.index("won")
+    with app.app_context():
+        row = records.fetch(Statistic, 1)
+    assert (row.version, row.value) == (2, Decimal(1000 + winner))
+
+
+def test_deleters_racing_with_one_version_delete_once(app):
+    with app.app_context():
+        key = records.create(Statistic, _statistic(period_start="2024-01-01")).id
+    outcomes = race(app, lambda n: records.delete(Statistic, key, versions={1}))
+    assert outcomes.count("won") == 1
+    assert set(outcomes) <= {"won", "stale", "gone"}
+    with app.app_context(), pytest.raises(NotFound):
+        records.fetch(Statistic, key)
+
+
+def test_unconditional_writers_all_apply_in_turn(app):
+    outcomes = race(app, lambda n: records.update(Statistic, 1, {"quote": f"w{n}"}, None))
+    assert outcomes == ["won"] * WRITERS
+    with app.app_context():
+        assert records.fetch(Statistic, 1).version == 1 + WRITERS
+
+
+def test_failed_write_leaves_no_trace(app):
+    with app.app_context():
+        before = Statistic.select().count()
+        with pytest.raises(Conflict):
+            records.create(Statistic, _statistic(period_start="2025-01-01"))  # the seed's key
+        assert Statistic.select().count() == before
+
+
+def test_seed_values_round_trip_exactly(client):
+    text = client.get("/v1/statistics?segment=passenger_cars").get_data(as_text=True)
+    assert re.search(r'"value": ?1178000,', text) and re.search(r'"change_pct": ?6\.1,', text)
+    values = {
+        s["segment"]: (s["value"], s["change_pct"]) for s in client.get("/v1/statistics").json
+    }
+    assert values == {
+        "total": (1420000, 7.3),
+        "passenger_cars": (1178000, 6.1),
+        "commercial_vehicles": (242000, 13.1),
+        "new_energy_vehicles": (441000, 43.9),
+    }
+
+
+@pytest.mark.parametrize("value", [0.1, 0.000001, 123456789012345, 999999999.123456, 7.3, 1e-6])
+def test_values_round_trip_exactly(client, value):
+    body = {
+        "indicator": "vehicle_exports",
+        "region": "DE",
+        "segment": "total",
+        "period": "2024",
+        "value": value,
+        "source_id": 1,
+    }
+    created = client.post("/v1/statistics", json=body)
+    assert created.status_code == 201, created.json
+    assert client.get(created.headers["Location"]).json["value"] == value
+
+
+def _statistic(period_start: str) -> dict:
+    from datetime import date
+
+    start = date.fromisoformat(period_start)
+    return {
+        "indicator": "vehicle_exports",
+        "region": "CN",
+        "segment": "total",
+        "period_start": start,
+        "period_end": start.replace(month=3, day=31),
+        "value": Decimal(1),
+        "source": 1,
+    }
