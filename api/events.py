@@ -30,7 +30,7 @@ class EventSchema(SourcedSchema):
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=200),
-        metadata={"example": "Beijing"},
+        metadata={"description": "Where it happened.", "example": "Beijing"},
     )
     country = Region(
         countries_only=True,
@@ -38,19 +38,34 @@ class EventSchema(SourcedSchema):
         allow_none=True,
         metadata={"description": "ISO 3166-1 alpha-2 code.", "example": "CN"},
     )
-    industry = Code(load_default=None, allow_none=True, metadata={"example": "automotive"})
+    industry = Code(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The industry concerned.", "example": "automotive"},
+    )
     theme = fields.String(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=500),
-        metadata={"example": "New Era of National Automotive Innovation"},
+        metadata={
+            "description": "The motto it was held under.",
+            "example": "New Era of National Automotive Innovation",
+        },
     )
-    summary = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    summary = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=5000),
+        metadata={"description": "What happened, in a few sentences."},
+    )
     topics = fields.List(
         fields.String(validate=validate.Length(min=1, max=100)),
         load_default=list,
         validate=validate.Length(max=50),
-        metadata={"example": ["electric vehicles", "smart transportation"]},
+        metadata={
+            "description": "What it was about, as short phrases.",
+            "example": ["electric vehicles", "smart transportation"],
+        },
     )
 
 

@@ -40,6 +40,10 @@ LINK_HEADER = {
     "example": '</v1/statistics?page=2&page_size=20>; rel="next"',
 }
 MAX_PAGE_SIZE = 1000
+PAGING_PARAMETERS = {
+    "page": "The page to return, from 1.",
+    "page_size": f"Items per page (default 20, at most {MAX_PAGE_SIZE}; more is a 422).",
+}
 
 
 class SQLPage(Page):
@@ -80,6 +84,13 @@ class Blueprint(SmorestBlueprint):
         if links:
             headers["Link"] = ", ".join(links)
         return result, headers
+
+    def _prepare_pagination_doc(self, doc, doc_info, **kwargs):
+        # flask-smorest's paging parameters carry no descriptions; give them ours.
+        if pagination := doc_info.get("pagination"):
+            for name, field in pagination["parameters"]["schema"]._declared_fields.items():
+                field.metadata.setdefault("description", PAGING_PARAMETERS[name])
+        return super()._prepare_pagination_doc(doc, doc_info, **kwargs)
 
     def _document_pagination_metadata(self, spec, resp_doc):
         super()._document_pagination_metadata(spec, resp_doc)
@@ -191,7 +202,8 @@ def crud_blueprint(
     Collection.__name__ = title
     Item.__name__ = f"{title}ById"
     blp.route("")(Collection)
-    blp.route(f"/{key}")(Item)
+    described = {"in": "path", "name": pk.name, "description": f"The {singular}'s {pk.name}."}
+    blp.route(f"/{key}", parameters=[described])(Item)
     return blp
 
 

@@ -36,10 +36,20 @@ class StatisticSchema(SourcedSchema):
             "example": "2025-Q1",
         },
     )
-    period_start = fields.Date(dump_only=True, metadata={"example": "2025-01-01"})
-    period_end = fields.Date(dump_only=True, metadata={"example": "2025-03-31"})
+    period_start = fields.Date(
+        dump_only=True,
+        metadata={"description": "First day of the period.", "example": "2025-01-01"},
+    )
+    period_end = fields.Date(
+        dump_only=True, metadata={"description": "Last day of the period.", "example": "2025-03-31"}
+    )
     frequency = fields.String(
-        dump_only=True, metadata={"enum": list(FREQUENCIES), "example": "quarterly"}
+        dump_only=True,
+        metadata={
+            "description": "The calendar unit the period is one of (irregular if none).",
+            "enum": list(FREQUENCIES),
+            "example": "quarterly",
+        },
     )
     value = Number(
         required=True,

@@ -16,7 +16,10 @@ class TargetSchema(SourcedSchema):
     title = fields.String(
         required=True,
         validate=validate.Length(min=1, max=500),
-        metadata={"example": "Export 30 million vehicles a year by 2030"},
+        metadata={
+            "description": "The commitment, in words.",
+            "example": "Export 30 million vehicles by 2030",
+        },
     )
     issuer = fields.String(
         load_default=None,
@@ -28,8 +31,18 @@ class TargetSchema(SourcedSchema):
         required=True,
         metadata={"description": "ISO 3166-1 alpha-2 code, or WORLD or EU.", "example": "CN"},
     )
-    industry = Code(load_default=None, allow_none=True, metadata={"example": "automotive"})
-    indicator = Code(required=True, metadata={"example": "vehicle_exports"})
+    industry = Code(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The industry concerned.", "example": "automotive"},
+    )
+    indicator = Code(
+        required=True,
+        metadata={
+            "description": "What is measured: an indicator code.",
+            "example": "vehicle_exports",
+        },
+    )
     segment = Code(
         load_default=None,
         allow_none=True,
@@ -58,20 +71,36 @@ class TargetSchema(SourcedSchema):
         required=True,
         metadata={"description": "The period by which to reach it.", "example": "2030"},
     )
-    target_period_start = fields.Date(dump_only=True)
-    target_period_end = fields.Date(dump_only=True)
+    target_period_start = fields.Date(
+        dump_only=True, metadata={"description": "First day of the target period."}
+    )
+    target_period_end = fields.Date(
+        dump_only=True, metadata={"description": "Last day of the target period: the deadline."}
+    )
     direction = fields.String(
         load_default="at_least",
         validate=validate.OneOf(DIRECTIONS),
         metadata={"description": "Whether the value is a floor, a ceiling or exact."},
     )
-    baseline_value = Number(load_default=None, allow_none=True)
-    baseline_period = PeriodField(load_default=None, allow_none=True)
+    baseline_value = Number(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The value the target starts from, in `unit`."},
+    )
+    baseline_period = PeriodField(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The period of baseline_value; give both or neither."},
+    )
     status = fields.String(
-        load_default="active", validate=validate.OneOf(STATUSES), metadata={"example": "active"}
+        load_default="active",
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Where the commitment stands.", "example": "active"},
     )
     announced_on = fields.Date(
-        load_default=None, allow_none=True, metadata={"example": "2025-05-10"}
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "When it was announced.", "example": "2025-05-10"},
     )
     event_id = Id(
         attribute="event",
@@ -85,7 +114,7 @@ class TargetQuery(QuerySchema):
     region = Region(metadata={"description": "Only targets for this region.", "example": "CN"})
     indicator = Code(metadata={"description": "Only targets on this indicator."})
     status = fields.String(
-        validate=validate.OneOf(STATUSES), metadata={"description": "Only these."}
+        validate=validate.OneOf(STATUSES), metadata={"description": "Only targets in this status."}
     )
 
 
