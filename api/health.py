@@ -12,7 +12,7 @@ blp = Blueprint("health", __name__, description="Probes for load balancers.")
 
 
 class HealthSchema(Schema):
-    status = fields.String(metadata={"example": "ok"})
+    status = fields.String(metadata={"description": "`ok` when healthy.", "example": "ok"})
 
 
 @blp.route("/healthz")
