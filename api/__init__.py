@@ -11,11 +11,13 @@ from werkzeug.exceptions import BadRequest
 from api import docs, events, health, indicators, segments, sources, statistics, targets
 from api.config import Config, from_environment
 from api.errors import Api, handle_database_unavailable, handle_domain_error
+from api.fields import CODE_PATTERN, CodeConverter
 from models.db import database, open_database
 from models.errors import DomainError
 
 RESOURCES = (sources, events, statistics, targets, indicators, segments)
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
+CODE_PARAMETER = {"type": "string", "pattern": CODE_PATTERN, "maxLength": 64}
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -34,7 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.teardown_request(_close_connection)
     app.before_request(_require_json_body)
 
+    app.url_map.converters["code"] = CodeConverter
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
+    api.register_converter(CodeConverter, lambda converter: CODE_PARAMETER)
     for resource in (*RESOURCES, health):
         api.register_blueprint(resource.blp)
     app.register_blueprint(docs.blp)
@@ -51,7 +55,9 @@ def _close_connection(exc):
 
 
 def _require_json_body():
-    if request.method in WRITE_METHODS and request.path.startswith("/v1/") and not request.is_json:
+    # Only for requests that reached a route: an unknown path or method is a 404 or 405 first.
+    routed = request.routing_exception is None
+    if routed and request.method in WRITE_METHODS and not request.is_json:
         raise BadRequest(
             f"The body must be JSON, sent with Content-Type: application/json "
             f"(got {request.content_type or 'no Content-Type'})."

@@ -4,6 +4,7 @@ from datetime import UTC
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields, validate
+from werkzeug.routing import BaseConverter
 
 from models.periods import Period
 from models.regions import AGGREGATES, region_name
@@ -16,8 +17,16 @@ MAX_MAGNITUDE = Decimal("1e18")
 MAX_ID = 2**31 - 1
 
 
-class PeriodField(fields.Field):
+_ONE_PERIOD = r"\d{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?))?"
+PERIOD_PATTERN = rf"^{_ONE_PERIOD}(/{_ONE_PERIOD})?$"
+
+
+class PeriodField(fields.String):
     """A reporting period: loads a label or interval, dumps the canonical label."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault("pattern", PERIOD_PATTERN)
+        super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.label
@@ -65,7 +74,9 @@ class Region(fields.String):
 
     def __init__(self, *, countries_only: bool = False, **kwargs):
         self.countries_only = countries_only
-        super().__init__(validate=validate.Length(min=2, max=8), **kwargs)
+        codes = "[A-Z]{2}" if countries_only else "|".join(["[A-Z]{2}", *sorted(AGGREGATES)])
+        kwargs.setdefault("metadata", {}).setdefault("pattern", f"^({codes})$")
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         code = super()._deserialize(value, attr, data, **kwargs)
@@ -77,6 +88,15 @@ class Region(fields.String):
         return code
 
 
+CODE_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class CodeConverter(BaseConverter):
+    """A vocabulary code in a URL; anything else cannot name a record, so it is a 404."""
+
+    regex = r"[a-z][a-z0-9_]{0,63}"
+
+
 class Code(fields.String):
     """A vocabulary code: lower case letters, digits and underscores (`vehicle_exports`)."""
 
@@ -84,7 +104,7 @@ class Code(fields.String):
         super().__init__(
             validate=[
                 validate.Length(min=1, max=64),
-                validate.Regexp(r"^[a-z][a-z0-9_]*$", error="Use lower-case letters, digits, _."),
+                validate.Regexp(CODE_PATTERN, error="Use lower-case letters, digits, _."),
             ],
             **kwargs,
         )

@@ -1,6 +1,7 @@
 """What every resource shares: SQL pagination with Link headers, ETags, and the two CRUD views."""
 
 import http
+import re
 
 from flask import current_app, request, url_for
 from flask.views import MethodView
@@ -39,7 +40,30 @@ LINK_HEADER = {
     "schema": {"type": "string"},
     "example": '</v1/statistics?page=2&page_size=20>; rel="next"',
 }
+VERSION_TAG = re.compile(r"[0-9]{1,9}")
 MAX_PAGE_SIZE = 1000
+_PAGE_NUMBER = {"type": "integer", "minimum": 1}
+PAGINATION_HEADER = {
+    "description": "Where this page stands in the list, as a JSON object.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "total": {"type": "integer", "description": "Items in the whole list."},
+                    "total_pages": {"type": "integer", "description": "Pages in the list."},
+                    "first_page": _PAGE_NUMBER,
+                    "last_page": _PAGE_NUMBER,
+                    "page": _PAGE_NUMBER,
+                    "previous_page": _PAGE_NUMBER,
+                    "next_page": _PAGE_NUMBER,
+                },
+                "required": ["total", "total_pages"],
+            },
+            "example": {"total": 4, "total_pages": 1, "first_page": 1, "last_page": 1, "page": 1},
+        }
+    },
+}
 PAGING_PARAMETERS = {
     "page": "The page to return, from 1.",
     "page_size": f"Items per page (default 20, at most {MAX_PAGE_SIZE}; more is a 422).",
@@ -93,8 +117,10 @@ class Blueprint(SmorestBlueprint):
         return super()._prepare_pagination_doc(doc, doc_info, **kwargs)
 
     def _document_pagination_metadata(self, spec, resp_doc):
-        super()._document_pagination_metadata(spec, resp_doc)
-        resp_doc["headers"]["Link"] = LINK_HEADER
+        # The header's value is a JSON document, which OpenAPI describes with `content`.
+        resp_doc.setdefault("headers", {}).update(
+            {self.PAGINATION_HEADER_NAME: PAGINATION_HEADER, "Link": LINK_HEADER}
+        )
 
 
 def _page_url(page: int) -> str:
@@ -124,7 +150,8 @@ def expected_versions() -> set[int] | None:
         )
     if request.if_match.star_tag:
         return None
-    return {int(tag) for tag in request.if_match.as_set() if tag.isdigit()}
+    # Our ETags are small decimal numbers; anything else cannot match any version.
+    return {int(tag) for tag in request.if_match.as_set() if tag and VERSION_TAG.fullmatch(tag)}
 
 
 def crud_blueprint(
@@ -139,11 +166,7 @@ def crud_blueprint(
     singular = model.__name__.lower()
     title = name.capitalize()
     pk = model._meta.primary_key
-    key = (
-        f"<int(max={MAX_ID}):{pk.name}>"
-        if pk.field_type == "AUTO"
-        else f"<string(maxlength=64):{pk.name}>"
-    )
+    key = f"<int(max={MAX_ID}):{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
 
     class Collection(MethodView):

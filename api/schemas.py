@@ -1,13 +1,35 @@
 """The parts every resource schema shares: record metadata, provenance, and list-query rules."""
 
-from marshmallow import Schema, fields, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 
 from api.fields import Id, PeriodField, UTCDateTime
 
 PAGING = ("page", "page_size")
 
 
-class RecordSchema(Schema):
+class InputSchema(Schema):
+    """Refuses text no backend can store: PostgreSQL's text types cannot hold NUL characters."""
+
+    @pre_load
+    def _refuse_nul_characters(self, data, **kwargs):
+        if isinstance(data, dict):
+            bad = [key for key, value in data.items() if _has_nul(value)]
+            if bad:
+                raise ValidationError({key: ["Text cannot contain NUL characters."] for key in bad})
+        return data
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | dict):
+        return any(
+            _has_nul(item) for item in (value.values() if isinstance(value, dict) else value)
+        )
+    return False
+
+
+class RecordSchema(InputSchema):
     """Read-only bookkeeping that every record carries."""
 
     version = fields.Integer(
@@ -46,7 +68,7 @@ class SourcedSchema(RecordSchema):
     )
 
 
-class QuerySchema(Schema):
+class QuerySchema(InputSchema):
     """Filters of a list: unknown parameters are an error, not silently ignored."""
 
     @pre_load

@@ -177,3 +177,23 @@ def test_segment_cycle_is_refused(client):
     )
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["pointer"] == "/parent"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "where"),
+    [
+        ("post", "/v1/sources", TestSources.new | {"publisher": "Nen\x00Power"}, "pointer"),
+        ("post", "/v1/events", TestEvents.new | {"topics": ["ev\x00"]}, "pointer"),
+        ("get", "/v1/statistics?segment=to%00tal", None, "parameter"),
+    ],
+)
+def test_nul_characters_are_refused_on_every_backend(client, method, path, body, where):
+    # PostgreSQL cannot store NUL in text; refusing it everywhere keeps the backends alike.
+    response = getattr(client, method)(path, json=body)
+    assert response.status_code == 422
+    assert where in response.get_json()["errors"][0]
+
+
+def test_a_path_code_that_cannot_exist_is_404(client):
+    assert client.get("/v1/indicators/vehicle%00exports").status_code == 404
+    assert client.get("/v1/indicators/Vehicle_Exports").status_code == 404
