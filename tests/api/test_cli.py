@@ -1,0 +1,94 @@
+"""The industry-facts command: init-db, seed (idempotent), openapi write, and serve end to end."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from tests.api.test_openapi import COMMITTED
+
+CONSOLE_SCRIPT = Path(sys.executable).parent / "industry-facts"
+
+
+@pytest.fixture
+def run(database_url):
+    """Invoke the CLI as a user would, against the test database."""
+
+    def invoke(*args):
+        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": database_url})
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return invoke
+
+
+def test_seed_twice_duplicates_nothing(app, run, client):
+    assert "nothing new" in run("seed")
+    statistics = client.get("/v1/statistics").get_json()
+    assert len(statistics) == 4
+    assert [len(client.get(f"/v1/{name}").get_json()) for name in ("sources", "events", "targets",
+            "indicators", "segments")] == [1, 1, 2, 1, 4]
+
+
+def test_seed_fills_an_empty_database(run, database_url):
+    from models.db import database
+    from models.tables import TABLES
+
+    run("init-db")
+    database.drop_tables(TABLES)
+    output = run("seed")
+    assert "4 statistics" in output and "2 targets" in output
+
+
+def test_openapi_write_produces_the_committed_document(run, tmp_path):
+    target = tmp_path / "openapi.json"
+    run("openapi", "write", "--format=json", str(target))
+    assert json.loads(target.read_text()) == json.loads(COMMITTED.read_text())
+
+
+def test_console_script_is_installed():
+    assert CONSOLE_SCRIPT.exists(), "pip install -e . should install industry-facts"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_creates_seeds_and_serves_with_gunicorn(tmp_path):
+    port = _free_port()
+    env = os.environ | {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+    }
+    server = subprocess.Popen(
+        [CONSOLE_SCRIPT, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        with urllib.request.urlopen(f"{base}/v1/statistics") as response:
+            values = sorted(s["value"] for s in json.load(response))
+        assert values == [242000, 441000, 1178000, 1420000]
+        with urllib.request.urlopen(f"{base}/docs") as response:
+            assert b"swagger-ui" in response.read()
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert "loaded the seed facts" in output
+    assert "Booting worker" in output
