@@ -32,6 +32,17 @@ def _has_nul(value) -> bool:
 class RecordSchema(InputSchema):
     """Read-only bookkeeping that every record carries."""
 
+    # Inherited fields come first in marshmallow; a record reads better as what it is, then
+    # where it comes from, then how it is kept.
+    LAST = ("source_id", "event_id", "quote", "version", "created_at", "updated_at")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("fields", "dump_fields", "load_fields"):
+            ordered = dict(getattr(self, name))
+            tail = {key: ordered.pop(key) for key in self.LAST if key in ordered}
+            setattr(self, name, ordered | tail)
+
     version = fields.Integer(
         dump_only=True,
         metadata={"description": "Incremented on every change; the ETag is this number."},

@@ -34,8 +34,10 @@ def test_seed_twice_duplicates_nothing(app, run, client):
     assert "nothing new" in run("seed")
     statistics = client.get("/v1/statistics").get_json()
     assert len(statistics) == 4
-    assert [len(client.get(f"/v1/{name}").get_json()) for name in ("sources", "events", "targets",
-            "indicators", "segments")] == [1, 1, 2, 1, 4]
+    assert [
+        len(client.get(f"/v1/{name}").get_json())
+        for name in ("sources", "events", "targets", "indicators", "segments")
+    ] == [1, 1, 2, 1, 4]
 
 
 def test_seed_fills_an_empty_database(run, database_url):
