@@ -8,7 +8,8 @@ from api import create_app
 from api.seed import load_seed
 from api.serving import gunicorn_settings
 from models.db import database
-from models.tables import TABLES, create_schema
+from models.schema import create_schema
+from models.tables import TABLES
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)

@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from api.fields import Code, Region
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, SourcedSchema
+from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
 from models.tables import Event
 
 
@@ -70,8 +70,19 @@ class EventSchema(SourcedSchema):
 
 
 class EventQuery(QuerySchema):
-    country = Region(countries_only=True, metadata={"description": "Only events in this country."})
-    industry = Code(metadata={"description": "Only events of this industry."})
+    date_from = fields.Date(
+        data_key="from", metadata={"description": "Only events on or after this date."}
+    )
+    date_to = fields.Date(data_key="to", metadata={"description": "Only events on or before."})
+    country = any_of(Region(countries_only=True), "Only events in these countries.")
+    industry = any_of(Code(), "Only events of these industries.")
+    kind = any_of(Code(), "Only events of these kinds.")
+    topic = any_of(
+        fields.String(validate=validate.Length(min=1, max=100)),
+        "Only events with one of these topics.",
+    )
+    q = search_field()
+    sort = sort_field(Event)
 
 
 blp = crud_blueprint(

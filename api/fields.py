@@ -150,3 +150,23 @@ class Boolean(fields.Boolean):
         if not isinstance(value, bool):
             raise ValidationError("Not a valid boolean: use true or false.")
         return value
+
+
+class QueryId(fields.Integer):
+    """A record id in a query string."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class QueryNumber(fields.Decimal):
+    """A number in a query string, within the range values can have."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_nan=False, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if abs(number) >= MAX_MAGNITUDE:
+            raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
+        return number

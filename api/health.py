@@ -1,11 +1,10 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
 from flask.views import MethodView
-from flask_smorest import abort
+from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields
 from peewee import PeeweeException
 
-from api.resource import Blueprint
 from models.db import database
 
 blp = Blueprint("health", __name__, description="Probes for load balancers.")

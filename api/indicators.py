@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from api.fields import Code
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, RecordSchema
+from api.schemas import QuerySchema, RecordSchema, any_of, sort_field
 from models.tables import Indicator
 
 MEASURES = ("count", "amount", "percent", "index", "other")
@@ -53,7 +53,8 @@ class IndicatorSchema(RecordSchema):
 
 
 class IndicatorQuery(QuerySchema):
-    industry = Code(metadata={"description": "Only indicators of this industry."})
+    industry = any_of(Code(), "Only indicators of these industries.")
+    sort = sort_field(Indicator)
 
 
 blp = crud_blueprint(

@@ -1,16 +1,17 @@
-"""What every resource shares: SQL pagination with Link headers, ETags, and the two CRUD views."""
+"""What every resource shares: lists in any format and page, ETags, and the two CRUD views."""
 
 import http
 import re
 
 from flask import current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint as SmorestBlueprint
-from flask_smorest import Page, abort
+from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema
 
+from api import formats
 from api.fields import MAX_ID
-from models import records
+from api.pagination import LIST_HEADERS, paginate
+from models import queries, records
 from models.tables import Record
 
 IF_MATCH = {
@@ -35,97 +36,18 @@ ETAG_HEADER = {
         "schema": {"type": "string", "example": '"1"'},
     }
 }
-LINK_HEADER = {
-    "description": "RFC 8288 links to the first, previous, next and last pages.",
-    "schema": {"type": "string"},
-    "example": '</v1/statistics?page=2&page_size=20>; rel="next"',
-}
 VERSION_TAG = re.compile(r"[0-9]{1,9}")
-MAX_PAGE_SIZE = 1000
-_PAGE_NUMBER = {"type": "integer", "minimum": 1}
-PAGINATION_HEADER = {
-    "description": "Where this page stands in the list, as a JSON object.",
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "total": {"type": "integer", "description": "Items in the whole list."},
-                    "total_pages": {"type": "integer", "description": "Pages in the list."},
-                    "first_page": _PAGE_NUMBER,
-                    "last_page": _PAGE_NUMBER,
-                    "page": _PAGE_NUMBER,
-                    "previous_page": _PAGE_NUMBER,
-                    "next_page": _PAGE_NUMBER,
-                },
-                "required": ["total", "total_pages"],
-            },
-            "example": {"total": 4, "total_pages": 1, "first_page": 1, "last_page": 1, "page": 1},
-        }
-    },
-}
-PAGING_PARAMETERS = {
-    "page": "The page to return, from 1.",
-    "page_size": f"Items per page (default 20, at most {MAX_PAGE_SIZE}; more is a 422).",
-}
+PAGING = ("page", "page_size", "cursor")
 
 
-class SQLPage(Page):
-    """Pages a query in SQL with LIMIT/OFFSET (flask-smorest's own Page fetches all and slices)."""
-
-    @property
-    def items(self):
-        # Past the last page there is nothing to fetch (and a huge OFFSET could overflow).
-        if self.page_params.first_item >= self.page_params.item_count:
-            return []
-        return list(self.collection.paginate(self.page_params.page, self.page_params.page_size))
-
-    @property
-    def item_count(self):
-        return self.collection.count()
-
-
-class Blueprint(SmorestBlueprint):
-    """flask-smorest's Blueprint, with an RFC 8288 Link header beside X-Pagination."""
-
-    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": MAX_PAGE_SIZE}
-
-    def _set_pagination_metadata(self, page_params, result, headers):
-        result, headers = super()._set_pagination_metadata(page_params, result, headers)
-        meta = self._make_pagination_metadata(
-            page_params.page, page_params.page_size, page_params.item_count
-        )
-        links = [
-            f'<{_page_url(meta[name])}>; rel="{rel}"'
-            for name, rel in (
-                ("first_page", "first"),
-                ("previous_page", "prev"),
-                ("next_page", "next"),
-                ("last_page", "last"),
-            )
-            if name in meta
-        ]
-        if links:
-            headers["Link"] = ", ".join(links)
-        return result, headers
-
-    def _prepare_pagination_doc(self, doc, doc_info, **kwargs):
-        # flask-smorest's paging parameters carry no descriptions; give them ours.
-        if pagination := doc_info.get("pagination"):
-            for name, field in pagination["parameters"]["schema"]._declared_fields.items():
-                field.metadata.setdefault("description", PAGING_PARAMETERS[name])
-        return super()._prepare_pagination_doc(doc, doc_info, **kwargs)
-
-    def _document_pagination_metadata(self, spec, resp_doc):
-        # The header's value is a JSON document, which OpenAPI describes with `content`.
-        resp_doc.setdefault("headers", {}).update(
-            {self.PAGINATION_HEADER_NAME: PAGINATION_HEADER, "Link": LINK_HEADER}
-        )
-
-
-def _page_url(page: int) -> str:
-    args = request.args.to_dict(flat=False) | {"page": page}
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
+def list_response(model: type[Record], schema: Schema, args: dict):
+    """One page of a filtered, sorted, searched list, in the format the client asked for."""
+    name = formats.negotiate(args.pop("format", None))
+    paging = {key: args.pop(key) for key in PAGING if key in args}
+    sort, words = args.pop("sort", None), args.pop("q", None)
+    query, order = queries.listing(model, args, sort, words)
+    rows, headers = paginate(query, order, **paging)
+    return formats.render(rows, schema, name, headers)
 
 
 def etag(row: Record) -> str:
@@ -171,13 +93,16 @@ def crud_blueprint(
 
     class Collection(MethodView):
         @blp.arguments(query_schema, location="query", unknown=RAISE)
-        @blp.response(200, schema(many=True))
-        @blp.paginate(SQLPage)
+        @blp.response(200, schema(many=True), headers=LIST_HEADERS)
+        @blp.alt_response(406, response="NOT_ACCEPTABLE")
         @blp.doc(
-            summary=f"List {name}", description=f"{title}, a page at a time, in a stable order."
+            summary=f"List {name}",
+            description=f"{title} matching every filter, a page at a time, in a stable order; "
+            "as JSON, CSV or NDJSON.",
+            responses={200: {"content": formats.LIST_CONTENT}},
         )
-        def get(self, filters):
-            return records.listing(model, filters)
+        def get(self, args):
+            return list_response(model, schema(), args)
 
         @blp.arguments(schema)
         @blp.response(201, schema, headers=ETAG_HEADER)

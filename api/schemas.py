@@ -1,10 +1,12 @@
 """The parts every resource schema shares: record metadata, provenance, and list-query rules."""
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
+from webargs.fields import DelimitedList
 
+from api import formats
 from api.fields import Id, PeriodField, UTCDateTime
-
-PAGING = ("page", "page_size")
+from api.pagination import PagingSchema
+from models.queries import DEFAULT_SORT, SORTS
 
 
 class InputSchema(Schema):
@@ -79,10 +81,48 @@ class SourcedSchema(RecordSchema):
     )
 
 
-class QuerySchema(InputSchema):
-    """Filters of a list: unknown parameters are an error, not silently ignored."""
+class QuerySchema(InputSchema, PagingSchema):
+    """A list's query: filters, sort, paging and format. Unknown parameters are an error."""
 
-    @pre_load
-    def _leave_paging_to_the_pager(self, data, **kwargs):
-        # page and page_size belong to flask-smorest's pagination schema, which reads them itself.
-        return {key: value for key, value in data.items() if key not in PAGING}
+    format = formats.FORMAT
+
+
+def search_field() -> fields.Field:
+    """The `q` parameter: full-text search over the list's texts and its sources' titles."""
+    return fields.String(
+        validate=[
+            validate.Length(min=1, max=200),
+            validate.Regexp(r"\w", error="Give at least one word to search for."),
+        ],
+        metadata={
+            "description": "Full-text search: every word must match (stemmed, so `vehicle` "
+            "finds `vehicles`); best matches first unless `sort` is given.",
+            "example": "new energy",
+        },
+    )
+
+
+def sort_field(model) -> fields.Field:
+    """The `sort` parameter of a list: its allowed keys, each optionally prefixed with -."""
+    names = list(SORTS[model])
+    allowed = ", ".join(names)
+    return DelimitedList(
+        fields.String(
+            validate=validate.OneOf(
+                names + [f"-{n}" for n in names],
+                error=f"Sort by {allowed}; prefix - for descending.",
+            )
+        ),
+        metadata={
+            "description": f"Comma-separated keys among {allowed}; `-` for descending. "
+            f"Default: {', '.join(DEFAULT_SORT[model])}, then the id.",
+            "example": DEFAULT_SORT[model],
+        },
+    )
+
+
+def any_of(field: fields.Field, description: str) -> fields.Field:
+    """A filter that takes one value or several, comma-separated, meaning any of them."""
+    return DelimitedList(
+        field, validate=validate.Length(min=1, max=100), metadata={"description": description}
+    )

@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from api.fields import Boolean, Code
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, RecordSchema
+from api.schemas import QuerySchema, RecordSchema, any_of, sort_field
 from models.tables import Segment
 
 
@@ -46,7 +46,8 @@ class SegmentSchema(RecordSchema):
 
 
 class SegmentQuery(QuerySchema):
-    parent = Code(metadata={"description": "Only the direct parts of this segment."})
+    parent = any_of(Code(), "Only the direct parts of these segments.")
+    sort = sort_field(Segment)
 
 
 blp = crud_blueprint(

@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from api.fields import UTCDateTime
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, RecordSchema
+from api.schemas import QuerySchema, RecordSchema, any_of, search_field, sort_field
 from models.tables import Source
 
 
@@ -53,7 +53,11 @@ class SourceSchema(RecordSchema):
 
 
 class SourceQuery(QuerySchema):
-    publisher = fields.String(metadata={"description": "Only sources from this publisher."})
+    publisher = any_of(fields.String(), "Only sources from these publishers.")
+    published_from = fields.Date(metadata={"description": "Only sources published on or after."})
+    published_to = fields.Date(metadata={"description": "Only sources published on or before."})
+    q = search_field()
+    sort = sort_field(Source)
 
 
 blp = crud_blueprint(

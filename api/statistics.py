@@ -2,9 +2,9 @@
 
 from marshmallow import fields, validate
 
-from api.fields import MAX_ID, Code, Id, Number, PeriodField, Region
+from api.fields import Code, Id, Number, PeriodField, QueryId, QueryNumber, Region
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, SourcedSchema
+from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
 from models.periods import FREQUENCIES
 from models.tables import Statistic
 
@@ -78,14 +78,32 @@ class StatisticSchema(SourcedSchema):
 
 
 class StatisticQuery(QuerySchema):
-    indicator = Code(metadata={"description": "Only this indicator.", "example": "vehicle_exports"})
-    region = Region(metadata={"description": "Only this region.", "example": "CN"})
-    segment = Code(metadata={"description": "Only this segment.", "example": "total"})
-    source_id = fields.Integer(
-        attribute="source",
-        validate=validate.Range(min=1, max=MAX_ID),
-        metadata={"description": "Only figures from this source."},
+    indicator = any_of(Code(), "Only these indicators (codes).")
+    region = any_of(Region(), "Only these regions, e.g. `CN,DE`.")
+    segment = any_of(Code(), "Only these segments (codes).")
+    industry = any_of(Code(), "Only indicators of these industries.")
+    source_id = any_of(QueryId(), "Only figures from these sources.")
+    event_id = any_of(QueryId(), "Only figures announced at these events.")
+    frequency = any_of(
+        fields.String(validate=validate.OneOf(FREQUENCIES)), "Only periods of these frequencies."
     )
+    period_from = PeriodField(
+        metadata={
+            "description": "Only periods that end on or after this period starts "
+            "(any period syntax, e.g. 2024-Q1).",
+            "example": "2024-Q1",
+        }
+    )
+    period_to = PeriodField(
+        metadata={
+            "description": "Only periods that start on or before this period ends.",
+            "example": "2025",
+        }
+    )
+    value_min = QueryNumber(metadata={"description": "Only values at least this."})
+    value_max = QueryNumber(metadata={"description": "Only values at most this."})
+    q = search_field()
+    sort = sort_field(Statistic)
 
 
 blp = crud_blueprint(

@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from api.fields import Code, Id, Number, PeriodField, Region
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, SourcedSchema
+from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
 from models.tables import Target
 
 DIRECTIONS = ("at_least", "at_most", "exactly")
@@ -111,11 +111,22 @@ class TargetSchema(SourcedSchema):
 
 
 class TargetQuery(QuerySchema):
-    region = Region(metadata={"description": "Only targets for this region.", "example": "CN"})
-    indicator = Code(metadata={"description": "Only targets on this indicator."})
-    status = fields.String(
-        validate=validate.OneOf(STATUSES), metadata={"description": "Only targets in this status."}
+    region = any_of(Region(), "Only targets for these regions.")
+    indicator = any_of(Code(), "Only targets on these indicators.")
+    segment = any_of(Code(), "Only targets on these segments.")
+    status = any_of(
+        fields.String(validate=validate.OneOf(STATUSES)), "Only targets in these statuses."
     )
+    year_from = fields.Integer(
+        validate=validate.Range(min=1, max=9999),
+        metadata={"description": "Only targets due in this year or later."},
+    )
+    year_to = fields.Integer(
+        validate=validate.Range(min=1, max=9999),
+        metadata={"description": "Only targets due in this year or earlier."},
+    )
+    q = search_field()
+    sort = sort_field(Target)
 
 
 blp = crud_blueprint(

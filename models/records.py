@@ -4,10 +4,21 @@ from collections import Counter
 
 from peewee import IntegrityError, Model
 
+from models import search
 from models.db import database
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from models.periods import Period
-from models.tables import Event, Indicator, Record, Segment, Source, Statistic, Target, utc_now
+from models.tables import (
+    Event,
+    EventTopic,
+    Indicator,
+    Record,
+    Segment,
+    Source,
+    Statistic,
+    Target,
+    utc_now,
+)
 
 # Every list has a stable order, with the primary key as the final tie-breaker.
 ORDER = {
@@ -49,6 +60,7 @@ def create(model: type[Record], data: dict) -> Record:
         _check(model, record, key=None)
         row = model(**record)
         _write(lambda: row.save(force_insert=True))
+        _after_write(model, row._pk)
     return fetch(model, row._pk)
 
 
@@ -71,6 +83,7 @@ def update(model: type[Record], key, data: dict, versions: set[int] | None) -> R
         )
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
+        _after_write(model, key)
     return fetch(model, key)
 
 
@@ -81,7 +94,9 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
         _current(model, key, versions)
         users = Counter()
         for fk, referrer in model._meta.backrefs.items():
-            users[referrer] += referrer.select().where(fk == key).count()
+            # Index rows (an event's topics) go with the record; only other records hold it.
+            if issubclass(referrer, Record):
+                users[referrer] += referrer.select().where(fk == key).count()
         if users.total():
             cited = ", ".join(
                 f"{n} {m._meta.table_name}{'s' if n > 1 else ''}" for m, n in users.items() if n
@@ -90,6 +105,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
                 f"{_label(model).capitalize()} {key} is still referred to by {cited}; "
                 "delete those or point them elsewhere first."
             )
+        search.forget(model, key)
         query = model.delete().where(pk == key, *_version_test(model, versions))
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
@@ -103,6 +119,17 @@ def _current(model: type[Record], key, versions: set[int] | None) -> Record:
             "read it again and resend with its current ETag."
         )
     return row
+
+
+def _after_write(model: type[Record], key) -> None:
+    """Bring the indexes derived from a record up to date, in the same transaction."""
+    if model is Event:
+        topics = Event.get_by_id(key).topics
+        EventTopic.delete().where(EventTopic.event == key).execute()
+        rows = [(key, topic) for topic in dict.fromkeys(topics)]
+        if rows:
+            EventTopic.insert_many(rows, fields=[EventTopic.event, EventTopic.topic]).execute()
+    search.refresh_record(model, key)
 
 
 def _version_test(model: type[Record], versions: set[int] | None) -> list:

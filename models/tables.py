@@ -16,7 +16,7 @@ from peewee import (
     TextField,
 )
 
-from models.db import BaseModel, database
+from models.db import BaseModel
 from models.periods import Period
 
 
@@ -94,7 +94,7 @@ class Segment(Record):
 class Event(Record):
     id = AutoField()
     title = CharField(500)
-    kind = CharField(64)
+    kind = CharField(64, index=True)
     date = DateField(index=True)
     end_date = DateField(null=True)
     city = CharField(200, null=True)
@@ -109,6 +109,17 @@ class Event(Record):
     quote = TextField(null=True)
 
 
+class EventTopic(BaseModel):
+    """One topic of one event: the index behind filtering events by topic."""
+
+    event = ForeignKeyField(Event, backref="topic_rows", on_delete="CASCADE", lazy_load=False)
+    topic = CharField(100)
+
+    class Meta:
+        primary_key = False
+        indexes = ((("topic", "event"), True),)
+
+
 class Statistic(Record):
     id = AutoField()
     indicator = ForeignKeyField(
@@ -120,8 +131,8 @@ class Statistic(Record):
     )
     period_start = DateField()
     period_end = DateField()
-    frequency = CharField(16)
-    value = _amount()
+    frequency = CharField(16, index=True)
+    value = _amount(index=True)
     change_pct = _amount(null=True)
     change_basis = CharField(32, null=True)
     source = ForeignKeyField(
@@ -137,6 +148,7 @@ class Statistic(Record):
             # The natural key, which also serves filters on indicator (its prefix).
             (("indicator", "region", "segment", "period_start", "period_end", "source"), True),
             (("period_start", "id"), False),
+            (("period_end", "id"), False),
         )
 
     natural_key = ("indicator", "region", "segment", "period_start", "period_end", "source")
@@ -172,7 +184,7 @@ class Target(Record):
     )
     target_value = _amount()
     target_period_start = DateField()
-    target_period_end = DateField()
+    target_period_end = DateField(index=True)
     direction = CharField(16, default="at_least")
     baseline_value = _amount(null=True)
     baseline_period_start = DateField(null=True)
@@ -204,9 +216,4 @@ class Target(Record):
         return Period(self.baseline_period_start, self.baseline_period_end)
 
 
-TABLES = (Source, Indicator, Segment, Event, Statistic, Target)
-
-
-def create_schema() -> None:
-    """Create whatever tables do not exist yet."""
-    database.create_tables(TABLES, safe=True)
+TABLES = (Source, Indicator, Segment, Event, EventTopic, Statistic, Target)

@@ -7,7 +7,7 @@ import pytest
 from api import create_app
 from api.seed import load_seed
 from models.db import database
-from models.tables import TABLES, create_schema
+from models.schema import create_schema, drop_schema
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -27,7 +27,7 @@ def app(database_url):
     app = create_app({"TESTING": True, "DATABASE_URL": database_url})
     with app.app_context():
         # SQLite gets a new file per test; PostgreSQL is shared, so start it from nothing.
-        database.drop_tables(TABLES, safe=True)
+        drop_schema()
         create_schema()
         load_seed()
     database.close()

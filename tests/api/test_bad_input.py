@@ -2,23 +2,16 @@
 
 import pytest
 
-from tests.api.test_resource import (
-    TestEvents,
-    TestIndicators,
-    TestSegments,
-    TestSources,
-    TestStatistics,
-    TestTargets,
-)
+from tests.api import test_resource as crud
 from tests.helpers import count
 
 VALID = {
-    "sources": TestSources.new,
-    "indicators": TestIndicators.new,
-    "segments": TestSegments.new,
-    "events": TestEvents.new,
-    "statistics": TestStatistics.new,
-    "targets": TestTargets.new,
+    "sources": crud.TestSources.new,
+    "indicators": crud.TestIndicators.new,
+    "segments": crud.TestSegments.new,
+    "events": crud.TestEvents.new,
+    "statistics": crud.TestStatistics.new,
+    "targets": crud.TestTargets.new,
 }
 MISSING = object()
 LONG = "x" * 5001
@@ -120,9 +113,9 @@ def test_bad_patch_changes_nothing(client):
 @pytest.mark.parametrize(
     ("collection", "body", "detail"),
     [
-        ("sources", TestSources.new | {"url": SEED_URL}, "same url"),
-        ("indicators", TestIndicators.new | {"code": "vehicle_exports"}, "same code"),
-        ("statistics", TestStatistics.new | {"period": "2025-Q1"}, "already exists"),
+        ("sources", crud.TestSources.new | {"url": SEED_URL}, "same url"),
+        ("indicators", crud.TestIndicators.new | {"code": "vehicle_exports"}, "same code"),
+        ("statistics", crud.TestStatistics.new | {"period": "2025-Q1"}, "already exists"),
     ],
 )
 def test_duplicate_natural_key_is_409(client, collection, body, detail):
@@ -157,7 +150,7 @@ def test_deleting_a_referenced_record_is_409_explaining_why(client, path, referr
 
 
 def test_primary_code_cannot_change(client):
-    body = TestIndicators.new | {"code": "renamed"}
+    body = crud.TestIndicators.new | {"code": "renamed"}
     response = client.put("/v1/indicators/vehicle_exports", json=body, headers={"If-Match": '"1"'})
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["pointer"] == "/code"
@@ -182,8 +175,8 @@ def test_segment_cycle_is_refused(client):
 @pytest.mark.parametrize(
     ("method", "path", "body", "where"),
     [
-        ("post", "/v1/sources", TestSources.new | {"publisher": "Nen\x00Power"}, "pointer"),
-        ("post", "/v1/events", TestEvents.new | {"topics": ["ev\x00"]}, "pointer"),
+        ("post", "/v1/sources", crud.TestSources.new | {"publisher": "Nen\x00Power"}, "pointer"),
+        ("post", "/v1/events", crud.TestEvents.new | {"topics": ["ev\x00"]}, "pointer"),
         ("get", "/v1/statistics?segment=to%00tal", None, "parameter"),
     ],
 )

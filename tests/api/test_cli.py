@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
+from models.schema import drop_schema
 from tests.api.test_openapi import COMMITTED
 
 CONSOLE_SCRIPT = Path(sys.executable).parent / "industry-facts"
@@ -41,11 +42,8 @@ def test_seed_twice_duplicates_nothing(app, run, client):
 
 
 def test_seed_fills_an_empty_database(run, database_url):
-    from models.db import database
-    from models.tables import TABLES
-
     run("init-db")
-    database.drop_tables(TABLES)
+    drop_schema()
     output = run("seed")
     assert "4 statistics" in output and "2 targets" in output
 

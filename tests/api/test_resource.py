@@ -231,9 +231,9 @@ def test_event_and_target_filters(client, path, titles):
 
 
 def test_list_order_is_stable_with_id_last(client):
-    # Four statistics share one period: the order falls through to indicator, region, segment, id.
-    segments = [s["segment"] for s in client.get("/v1/statistics").get_json()]
-    assert segments == ["commercial_vehicles", "new_energy_vehicles", "passenger_cars", "total"]
+    # The four seed statistics share one period: the order falls through to their ids.
+    ids = [s["id"] for s in client.get("/v1/statistics").get_json()]
+    assert ids == [1, 2, 3, 4]
 
 
 def test_pages_partition_the_list(client):

@@ -1,0 +1,78 @@
+"""Representations of a list beyond JSON: CSV for spreadsheets and scripts, NDJSON for streams."""
+
+import csv
+import io
+
+from flask import current_app, json, request
+from flask_smorest import abort
+from marshmallow import fields
+
+MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
+
+FORMAT = fields.String(
+    metadata={
+        "description": "json (default), csv or ndjson; overrides the Accept header. "
+        "Anything else is a 406.",
+        "enum": list(MEDIA_TYPES),
+    }
+)
+# The extra media types of a list's 200 response, for the spec.
+LIST_CONTENT = {
+    "text/csv": {
+        "schema": {"type": "string"},
+        "example": "id,region,value\r\n1,CN,1420000\r\n",
+    },
+    "application/x-ndjson": {"schema": {"type": "string"}},
+}
+
+
+def negotiate(name: str | None) -> str:
+    """The format asked for, by ?format= or else by Accept; 406 when none can be given."""
+    if name is not None:
+        if name not in MEDIA_TYPES:
+            _not_acceptable(f"Unknown format {name!r}")
+        return name
+    if not request.headers.get("Accept"):
+        return "json"
+    best = request.accept_mimetypes.best_match(list(MEDIA_TYPES.values()))
+    if best is None:
+        _not_acceptable(f"Nothing here matches Accept: {request.headers['Accept']}")
+    return next(key for key, media_type in MEDIA_TYPES.items() if media_type == best)
+
+
+def render(rows: list, schema, name: str, headers: dict):
+    """The rows in the negotiated format (JSON is left to the view's response schema)."""
+    if name == "json":
+        return rows, headers
+    items = schema.dump(rows, many=True)
+    if name == "csv":
+        body = to_csv(items, list(schema.dump_fields))
+        mimetype = "text/csv"
+    else:
+        body = "".join(json.dumps(item) + "\n" for item in items)
+        mimetype = MEDIA_TYPES["ndjson"]
+    return current_app.response_class(body, mimetype=mimetype, headers=headers)
+
+
+def to_csv(items: list[dict], columns: list[str]) -> str:
+    """RFC 4180 CSV: a header row, CRLF line ends, quoting where needed; lists joined by '; '."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for item in items:
+        writer.writerow([_cell(item.get(column)) for column in columns])
+    return out.getvalue()
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value)
+    return value
+
+
+def _not_acceptable(reason: str):
+    abort(406, message=f"{reason}. This list is available as {', '.join(MEDIA_TYPES.values())}.")

@@ -1,0 +1,123 @@
+"""Full-text search: an index per searchable table; FTS5 on SQLite, tsvector + GIN on PostgreSQL."""
+
+import re
+
+from peewee import SQL, Expression, Table, fn
+
+from models.db import database, is_sqlite
+from models.tables import Event, Indicator, Record, Segment, Source, Statistic, Target
+
+WORD = re.compile(r"\w+")
+
+
+def _text(*columns):
+    """The columns as one space-separated text, NULLs skipped, in SQL both backends speak."""
+    text = fn.COALESCE(columns[0], "")
+    for column in columns[1:]:
+        text = Expression(Expression(text, "||", " "), "||", fn.COALESCE(column, ""))
+    return text
+
+
+def _documents(model: type[Record]):
+    """A select of (id, text) for every record of `model`: what a search for it looks at."""
+    if model is Source:
+        return Source.select(Source.id, _text(Source.publisher, Source.title))
+    if model is Event:
+        return Event.select(
+            Event.id,
+            _text(Event.title, Event.theme, Event.summary, Event.topics, Event.quote, Source.title),
+        ).join(Source)
+    if model is Statistic:
+        return (
+            Statistic.select(
+                Statistic.id, _text(Indicator.name, Segment.name, Statistic.quote, Source.title)
+            )
+            .join(Indicator)
+            .switch(Statistic)
+            .join(Segment)
+            .switch(Statistic)
+            .join(Source)
+        )
+    return Target.select(
+        Target.id, _text(Target.title, Target.issuer, Target.quote, Source.title)
+    ).join(Source)
+
+
+SEARCHABLE = (Source, Event, Statistic, Target)
+
+
+def index_table(model: type[Record]) -> Table:
+    return Table(f"{model._meta.table_name}_search")
+
+
+def create_indexes() -> None:
+    """Create the search tables that do not exist yet."""
+    for model in SEARCHABLE:
+        name = index_table(model).__name__
+        if is_sqlite():
+            database.execute_sql(
+                f'CREATE VIRTUAL TABLE IF NOT EXISTS "{name}" '
+                "USING fts5(body, tokenize='porter unicode61')"
+            )
+        else:
+            database.execute_sql(
+                f'CREATE TABLE IF NOT EXISTS "{name}" ('
+                f'id integer PRIMARY KEY REFERENCES "{model._meta.table_name}" (id) '
+                "ON DELETE CASCADE, body text NOT NULL, "
+                "document tsvector GENERATED ALWAYS AS (to_tsvector('english', body)) STORED)"
+            )
+            database.execute_sql(
+                f'CREATE INDEX IF NOT EXISTS "{name}_document" ON "{name}" USING gin (document)'
+            )
+
+
+def drop_indexes() -> None:
+    for model in SEARCHABLE:
+        database.execute_sql(f'DROP TABLE IF EXISTS "{index_table(model).__name__}"')
+
+
+def refresh(model: type[Record], *conditions) -> None:
+    """Rebuild the search documents of the `model` records matching `conditions` (all if none)."""
+    key = _key(model)
+    table = index_table(model)
+    documents = _documents(model)
+    if conditions:
+        documents = documents.where(*conditions)
+        stale = table.delete().where(key.in_(model.select(model.id).where(*conditions)))
+    else:
+        stale = table.delete()
+    database.execute(stale)
+    database.execute(table.insert(documents, columns=[key, table.c.body]))
+
+
+def refresh_record(model: type[Record], key) -> None:
+    """Keep the index in step with one record's change, and with records that quote its title."""
+    if model in SEARCHABLE:
+        refresh(model, model.id == key)
+    if model is Source:
+        for fact in (Event, Statistic, Target):
+            refresh(fact, fact.source == key)
+
+
+def forget(model: type[Record], key) -> None:
+    if model in SEARCHABLE:
+        database.execute(index_table(model).delete().where(_key(model) == key))
+
+
+def matching(query, model: type[Record], words: str):
+    """`query` narrowed to records matching every word of `words`, best match first."""
+    table = index_table(model)
+    key = _key(model)
+    query = query.join(table, on=(key == model.id))
+    if is_sqlite():
+        # Quoting each word keeps FTS5's query syntax out of the user's hands.
+        terms = " ".join(f'"{word}"' for word in WORD.findall(words))
+        return query.where(SQL(f'"{table.__name__}" MATCH ?', (terms or '""',))), table.c.rank
+    tsquery = fn.websearch_to_tsquery("english", words)
+    rank = fn.ts_rank(table.c.document, tsquery)
+    return query.where(Expression(table.c.document, "@@", tsquery)), rank.desc()
+
+
+def _key(model: type[Record]):
+    table = index_table(model)
+    return table.c.rowid if is_sqlite() else table.c.id
