@@ -130,7 +130,7 @@ def _url(changes: dict) -> str:
 def _encode(row, order: list) -> str:
     """The position after `row`: its sort columns' names and values, opaque to clients."""
     values = [getattr(row, column.name) for column, _ in order]
-    state = {"keys": [column.name for column, _ in order]}
+    state = {"keys": _keys(order)}
     state["values"] = [v if isinstance(v, int) else str(v) for v in values]
     return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
 
@@ -138,13 +138,17 @@ def _encode(row, order: list) -> str:
 def _decode(cursor: str, order: list) -> list:
     try:
         state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if state["keys"] != [column.name for column, _ in order]:
+        if state["keys"] != _keys(order):
             raise ValueError
         return [
             _typed(column, value) for (column, _), value in zip(order, state["values"], strict=True)
         ]
     except (ValueError, TypeError, KeyError, ArithmeticError, binascii.Error, UnicodeDecodeError):
         _bad_cursor("Not a cursor of this list in this order: pass a next_cursor back unchanged.")
+
+
+def _keys(order: list) -> list[str]:
+    return [f"-{column.name}" if desc else column.name for column, desc in order]
 
 
 # The Python type each column's values must have; a forged cursor must not reach SQL otherwise.

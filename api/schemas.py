@@ -92,7 +92,7 @@ def search_field() -> fields.Field:
     return fields.String(
         validate=[
             validate.Length(min=1, max=200),
-            validate.Regexp(r"\w", error="Give at least one word to search for."),
+            validate.Regexp(r"\W*\w", error="Give at least one word to search for."),
         ],
         metadata={
             "description": "Full-text search: every word must match (stemmed, so `vehicle` "
