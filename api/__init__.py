@@ -8,7 +8,18 @@ from flask import Flask, request
 from peewee import OperationalError
 from werkzeug.exceptions import BadRequest
 
-from api import docs, events, health, indicators, segments, sources, statistics, targets
+from api import (
+    docs,
+    events,
+    facts,
+    health,
+    indicators,
+    segments,
+    series,
+    sources,
+    statistics,
+    targets,
+)
 from api.config import Config, from_environment
 from api.errors import Api, handle_database_unavailable, handle_domain_error
 from api.fields import CODE_PATTERN, CodeConverter
@@ -39,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["code"] = CodeConverter
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
     api.register_converter(CodeConverter, lambda converter: CODE_PARAMETER)
-    for resource in (*RESOURCES, health):
+    for resource in (*RESOURCES, series, facts, health):
         api.register_blueprint(resource.blp)
     app.register_blueprint(docs.blp)
     app.register_error_handler(DomainError, handle_domain_error)

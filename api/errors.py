@@ -107,7 +107,9 @@ def handle_domain_error(error: DomainError):
     errors = None
     if isinstance(error, Invalid):
         errors = [
-            {"pointer": f"/{API_NAMES.get(name, name)}", "detail": message}
+            {"parameter": name, "detail": message}
+            if error.location == "query"
+            else {"pointer": f"/{API_NAMES.get(name, name)}", "detail": message}
             for name, message in error.errors.items()
         ]
     return problem(STATUS[type(error)], error.detail, errors)

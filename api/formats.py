@@ -7,15 +7,26 @@ from flask import current_app, json, request
 from flask_smorest import abort
 from marshmallow import fields
 
-MEDIA_TYPES = {"json": "application/json", "csv": "text/csv", "ndjson": "application/x-ndjson"}
+MEDIA_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv",
+    "ndjson": "application/x-ndjson",
+    "svg": "image/svg+xml",
+}
+LIST_FORMATS = ("json", "csv", "ndjson")
 
-FORMAT = fields.String(
-    metadata={
-        "description": "json (default), csv or ndjson; overrides the Accept header. "
-        "Anything else is a 406.",
-        "enum": list(MEDIA_TYPES),
-    }
-)
+
+def format_field(names=LIST_FORMATS) -> fields.Field:
+    """The `format` parameter. Not validated here: an unknown format is a 406, not a 422."""
+    return fields.String(
+        metadata={
+            "description": f"One of {', '.join(names)} (default json); overrides the Accept "
+            "header. Anything else is a 406.",
+            "enum": list(names),
+        }
+    )
+
+
 # The extra media types of a list's 200 response, for the spec.
 LIST_CONTENT = {
     "text/csv": {
@@ -26,18 +37,19 @@ LIST_CONTENT = {
 }
 
 
-def negotiate(name: str | None) -> str:
+def negotiate(name: str | None, names=LIST_FORMATS) -> str:
     """The format asked for, by ?format= or else by Accept; 406 when none can be given."""
+    offered = {key: MEDIA_TYPES[key] for key in names}
     if name is not None:
-        if name not in MEDIA_TYPES:
-            _not_acceptable(f"Unknown format {name!r}")
+        if name not in offered:
+            _not_acceptable(f"Unknown format {name!r}", offered)
         return name
     if not request.headers.get("Accept"):
         return "json"
-    best = request.accept_mimetypes.best_match(list(MEDIA_TYPES.values()))
+    best = request.accept_mimetypes.best_match(list(offered.values()))
     if best is None:
-        _not_acceptable(f"Nothing here matches Accept: {request.headers['Accept']}")
-    return next(key for key, media_type in MEDIA_TYPES.items() if media_type == best)
+        _not_acceptable(f"Nothing here matches Accept: {request.headers['Accept']}", offered)
+    return next(key for key, media_type in offered.items() if media_type == best)
 
 
 def render(rows: list, schema, name: str, headers: dict):
@@ -47,11 +59,9 @@ def render(rows: list, schema, name: str, headers: dict):
     items = schema.dump(rows, many=True)
     if name == "csv":
         body = to_csv(items, list(schema.dump_fields))
-        mimetype = "text/csv"
     else:
         body = "".join(json.dumps(item) + "\n" for item in items)
-        mimetype = MEDIA_TYPES["ndjson"]
-    return current_app.response_class(body, mimetype=mimetype, headers=headers)
+    return current_app.response_class(body, mimetype=MEDIA_TYPES[name], headers=headers)
 
 
 def to_csv(items: list[dict], columns: list[str]) -> str:
@@ -74,5 +84,5 @@ def _cell(value):
     return value
 
 
-def _not_acceptable(reason: str):
-    abort(406, message=f"{reason}. This list is available as {', '.join(MEDIA_TYPES.values())}.")
+def _not_acceptable(reason: str, offered: dict):
+    abort(406, message=f"{reason}. This is available as {', '.join(offered.values())}.")

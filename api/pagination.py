@@ -76,7 +76,7 @@ def paginate(query, order: list | None, page: int, page_size: int, cursor: str |
     if cursor is None:
         return _numbered_page(query, order, page, page_size)
     if order is None:
-        _bad_cursor("Ranked search results (q without sort) are paged by number.")
+        _bad_cursor("This list (ranked search results, or the timeline) is paged by number.")
     if cursor:
         query = after(query, order, _decode(cursor, order))
     rows = list(query.limit(page_size + 1))

@@ -37,7 +37,7 @@ ETAG_HEADER = {
     }
 }
 VERSION_TAG = re.compile(r"[0-9]{1,9}")
-PAGING = ("page", "page_size", "cursor")
+PAGING = ("page", "page_size", "cursor")  # the PagingSchema fields, handed to paginate()
 
 
 def list_response(model: type[Record], schema: Schema, args: dict):

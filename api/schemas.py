@@ -84,7 +84,7 @@ class SourcedSchema(RecordSchema):
 class QuerySchema(InputSchema, PagingSchema):
     """A list's query: filters, sort, paging and format. Unknown parameters are an error."""
 
-    format = formats.FORMAT
+    format = formats.format_field()
 
 
 def search_field() -> fields.Field:

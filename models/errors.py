@@ -22,8 +22,12 @@ class PreconditionFailed(DomainError):
 
 
 class Invalid(DomainError):
-    """Field values break a domain rule; `errors` maps field name to message."""
+    """Values break a domain rule; `errors` maps field name to message.
 
-    def __init__(self, errors: dict[str, str]):
+    `location` says where the fields are: "body" (JSON fields) or "query" (parameters).
+    """
+
+    def __init__(self, errors: dict[str, str], location: str = "body"):
         super().__init__("The request breaks a rule of the data.")
         self.errors = errors
+        self.location = location

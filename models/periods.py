@@ -3,7 +3,7 @@
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly", "daily", "irregular")
 
@@ -98,6 +98,38 @@ class Period:
     def __str__(self) -> str:
         return self.label
 
+    def previous(self) -> "Period | None":
+        """The period of the same frequency just before this one (None if irregular)."""
+        months = _MONTHS.get(self.frequency)
+        day_before = self.start - timedelta(days=1)
+        if months:
+            return Period(_add_months(self.start, -months), day_before)
+        if self.frequency == "daily":
+            return Period(day_before, day_before)
+        return None
+
+    def year_earlier(self) -> "Period | None":
+        """The same period one year before (None for 29 February, which has no twin)."""
+        if self.start.day == 1 and self.end == _month_end(self.end.year, self.end.month):
+            end = _add_months(self.end.replace(day=1), -12)
+            return Period(_add_months(self.start, -12), _month_end(end.year, end.month))
+        try:
+            return Period(
+                self.start.replace(year=self.start.year - 1),
+                self.end.replace(year=self.end.year - 1),
+            )
+        except ValueError:
+            return None
+
+
+_MONTHS = {"annual": 12, "semiannual": 6, "quarterly": 3, "monthly": 1}
+
 
 def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _add_months(day: date, months: int) -> date:
+    """The first of the month `months` away from `day`'s month."""
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)

@@ -1,0 +1,69 @@
+"""The timeline: events, statistics and targets in one date-ordered list."""
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import RAISE, Schema, fields, validate
+
+from api import formats
+from api.fields import Code, Region
+from api.pagination import LIST_HEADERS, paginate
+from api.schemas import QuerySchema, any_of, search_field
+from models.facts import TYPES, statistic_titles, timeline
+
+blp = Blueprint(
+    "facts",
+    __name__,
+    url_prefix="/v1/facts",
+    description="Every fact in one timeline: events by date, statistics by the end of their "
+    "period, targets by the day they were announced.",
+)
+
+
+class FactsQuery(QuerySchema):
+    class Meta:
+        exclude = ("cursor",)  # a union of three tables is paged by number
+
+    types = any_of(
+        fields.String(validate=validate.OneOf(TYPES)),
+        "Only these kinds of fact: event, statistic, target (default: all).",
+    )
+    region = any_of(Region(), "Only facts about these regions (an event's country).")
+    industry = any_of(Code(), "Only facts of these industries.")
+    date_from = fields.Date(
+        data_key="from", metadata={"description": "Only facts dated on or after."}
+    )
+    date_to = fields.Date(data_key="to", metadata={"description": "Only facts dated on or before."})
+    q = search_field()
+
+
+class FactSchema(Schema):
+    type = fields.String(
+        metadata={"description": "event, statistic or target.", "enum": list(TYPES)}
+    )
+    id = fields.Integer(metadata={"description": "The id within its type."})
+    date = fields.Date(metadata={"description": "Where it falls on the timeline."})
+    title = fields.String(metadata={"description": "What it says, in one line."})
+    region = fields.String(allow_none=True, metadata={"description": "Region or country code."})
+    industry = fields.String(allow_none=True, metadata={"description": "Industry code."})
+    source_id = fields.Integer(metadata={"description": "The source it is taken from."})
+    quote = fields.String(allow_none=True, metadata={"description": "The source's words."})
+    href = fields.String(metadata={"description": "The full record.", "example": "/v1/events/1"})
+
+
+@blp.route("")
+class Facts(MethodView):
+    @blp.arguments(FactsQuery, location="query", unknown=RAISE)
+    @blp.response(200, FactSchema(many=True), headers=LIST_HEADERS)
+    @blp.alt_response(406, response="NOT_ACCEPTABLE")
+    @blp.doc(responses={200: {"content": formats.LIST_CONTENT}})
+    def get(self, args):
+        """List events, statistics and targets in one timeline, oldest first"""
+        name = formats.negotiate(args.pop("format", None))
+        paging = {key: args.pop(key) for key in ("page", "page_size", "cursor") if key in args}
+        rows, headers = paginate(timeline(**args), None, **paging)
+        titles = statistic_titles(r["id"] for r in rows if r["type"] == "statistic")
+        for row in rows:
+            row["title"] = row["title"] or titles[row["id"]]
+            row["href"] = url_for(f"{row['type']}s.{row['type'].capitalize()}sById", id=row["id"])
+        return formats.render(rows, FactSchema(), name, headers)

@@ -1,0 +1,102 @@
+"""One timeline of every kind of fact: events, statistics and targets, ordered by date."""
+
+from peewee import SQL, Value
+
+from models import search
+from models.tables import Event, Indicator, Segment, Statistic, Target
+
+TYPES = ("event", "statistic", "target")
+COLUMNS = ("type", "id", "date", "title", "region", "industry", "source_id", "quote")
+
+
+def _events():
+    return Event.select(
+        Value("event").alias("type"),
+        Event.id,
+        Event.date.alias("date"),
+        Event.title,
+        Event.country.alias("region"),
+        Event.industry,
+        Event.source.alias("source_id"),
+        Event.quote,
+    )
+
+
+def _statistics():
+    return Statistic.select(
+        Value("statistic").alias("type"),
+        Statistic.id,
+        Statistic.period_end.alias("date"),
+        Value(None).alias("title"),
+        Statistic.region,
+        Indicator.industry,
+        Statistic.source.alias("source_id"),
+        Statistic.quote,
+    ).join(Indicator)
+
+
+def _targets():
+    return Target.select(
+        Value("target").alias("type"),
+        Target.id,
+        Target.announced_on.alias("date"),
+        Target.title,
+        Target.region,
+        Target.industry,
+        Target.source.alias("source_id"),
+        Target.quote,
+    ).where(Target.announced_on.is_null(False))
+
+
+# type -> (its select, the columns its region, industry and date filters apply to)
+PARTS = {
+    "event": (_events, Event, Event.country, Event.industry, Event.date),
+    "statistic": (
+        _statistics,
+        Statistic,
+        Statistic.region,
+        Indicator.industry,
+        Statistic.period_end,
+    ),
+    "target": (_targets, Target, Target.region, Target.industry, Target.announced_on),
+}
+
+
+def timeline(types=TYPES, region=None, industry=None, date_from=None, date_to=None, q=None):
+    """Every matching fact as a row of COLUMNS, oldest first (then by type and id)."""
+    parts = []
+    for name in types:
+        select, model, region_column, industry_column, date_column = PARTS[name]
+        query = select()
+        if region:
+            query = query.where(region_column.in_(region))
+        if industry:
+            query = query.where(industry_column.in_(industry))
+        if date_from:
+            query = query.where(date_column >= date_from)
+        if date_to:
+            query = query.where(date_column <= date_to)
+        if q:
+            query, _ = search.matching(query, model, q)
+        parts.append(query)
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.union_all(part)
+    return union.order_by(SQL("date"), SQL("type"), SQL("id")).dicts()
+
+
+def statistic_titles(ids) -> dict[int, str]:
+    """A readable title for each statistic: what, where, which part, when, how much."""
+    rows = (
+        Statistic.select(Statistic, Indicator.name, Indicator.unit, Segment.name.alias("part"))
+        .join(Indicator)
+        .switch(Statistic)
+        .join(Segment)
+        .where(Statistic.id.in_(list(ids)))
+        .objects()
+    )
+    return {
+        row.id: f"{row.name}, {row.region}, {row.part}, {row.period}: "
+        f"{row.value.normalize():f} {row.unit}"
+        for row in rows
+    }

@@ -1,0 +1,168 @@
+"""Observation series: one value per period, and the transforms analysts ask of them."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from models.errors import Invalid
+from models.periods import Period
+from models.tables import Indicator, Segment, Source, Statistic
+
+TRANSFORMS = ("none", "change", "change_pct", "yoy", "yoy_pct", "share")
+# Transform -> (the period a point is compared with, what to say when it has no observation).
+COMPARED_WITH = {
+    "change": (Period.previous, "No observation for the previous period."),
+    "change_pct": (Period.previous, "No observation for the previous period."),
+    "yoy": (Period.year_earlier, "No observation a year earlier."),
+    "yoy_pct": (Period.year_earlier, "No observation a year earlier."),
+    "share": (lambda period: period, "No observation of the whole for this period."),
+}
+PERCENT_TRANSFORMS = ("change_pct", "yoy_pct", "share")
+# Percentages are given to two decimal places, as statistical offices publish them.
+PERCENT_PLACES = Decimal("0.01")
+
+
+@dataclass
+class Point:
+    """One period of a series: the transformed value, and what it was computed from."""
+
+    period: Period
+    value: Decimal | None
+    observed: Decimal
+    source_id: int
+    statistic_id: int
+    basis: Decimal | None = None
+    basis_statistic_id: int | None = None
+    basis_source_id: int | None = None
+    note: str | None = None
+
+
+@dataclass
+class Series:
+    indicator: Indicator
+    region: str
+    segment: Segment
+    frequency: str | None
+    transform: str
+    unit: str
+    share_of: str | None
+    sources: list
+    points: list
+
+
+def series(
+    indicator: str,
+    region: str,
+    segment: str,
+    *,
+    transform: str = "none",
+    share_of: str | None = None,
+    source: int | None = None,
+    frequency: str | None = None,
+    period_from: Period | None = None,
+    period_to: Period | None = None,
+    latest: int | None = None,
+) -> Series:
+    """The series and its transform; comparisons reach outside the asked range when needed."""
+    measured = Indicator.get_or_none(Indicator.code == indicator)
+    part = Segment.get_or_none(Segment.code == segment)
+    whole = (share_of or (part.parent_id if part else None)) if transform == "share" else None
+    errors = {}
+    if measured is None:
+        errors["indicator"] = f"There is no indicator {indicator!r}."
+    if part is None:
+        errors["segment"] = f"There is no segment {segment!r}."
+    elif transform == "share" and whole is None:
+        errors["share_of"] = f"Segment {segment!r} has no parent: say which segment with share_of."
+    if errors:
+        raise Invalid(errors, location="query")
+
+    observed = _observations(indicator, region, segment, source, frequency)
+    frequencies = sorted({period.frequency for period in observed})
+    if len(frequencies) > 1:
+        raise Invalid(
+            {
+                "frequency": f"This series has {', '.join(frequencies)} observations: "
+                "choose one with frequency."
+            },
+            location="query",
+        )
+    # A share compares with the whole; every other transform with the series itself.
+    others = _observations(indicator, region, whole, source, frequency) if whole else observed
+    points = [_point(period, row, transform, others) for period, row in observed.items()]
+    if period_from:
+        points = [p for p in points if p.period.end >= period_from.start]
+    if period_to:
+        points = [p for p in points if p.period.start <= period_to.end]
+    if latest:
+        points = points[-latest:]
+    used = {p.source_id for p in points} | {p.basis_source_id for p in points if p.basis_source_id}
+    return Series(
+        indicator=measured,
+        region=region,
+        segment=part,
+        frequency=frequencies[0] if frequencies else frequency,
+        transform=transform,
+        unit="percent" if transform in PERCENT_TRANSFORMS else measured.unit,
+        share_of=whole,
+        sources=list(Source.select().where(Source.id.in_(used)).order_by(Source.id)),
+        points=points,
+    )
+
+
+def _observations(indicator, region, segment, source, frequency) -> dict:
+    """Period -> statistic, one per period: of several sources, the latest published wins."""
+    query = (
+        Statistic.select(Statistic, Source.published_on)
+        .join(Source)
+        .where(
+            Statistic.indicator == indicator,
+            Statistic.region == region,
+            Statistic.segment == segment,
+        )
+    )
+    if source is not None:
+        query = query.where(Statistic.source == source)
+    if frequency is not None:
+        query = query.where(Statistic.frequency == frequency)
+    chosen = {}
+    for row in query.order_by(Statistic.period_start, Statistic.period_end).objects():
+        period = row.period
+        best = chosen.get(period)
+        if best is None or _recency(row) > _recency(best):
+            chosen[period] = row
+    return chosen
+
+
+def _recency(row) -> tuple:
+    return (row.published_on or date.min, row.source_id)
+
+
+def _point(period: Period, row, transform: str, others: dict) -> Point:
+    point = Point(period, row.value, row.value, row.source_id, row.id)
+    if transform == "none":
+        return point
+    shift, point.note = COMPARED_WITH[transform]
+    point.value = None
+    other = others.get(shift(period))
+    if other is None:
+        return point
+    point.basis, point.basis_statistic_id, point.basis_source_id = (
+        other.value,
+        other.id,
+        other.source_id,
+    )
+    point.note = None
+    if transform in ("change", "yoy"):
+        point.value = row.value - other.value
+    elif other.value == 0:
+        point.note = "The comparison value is zero."
+    elif transform == "share":
+        point.value = _percent(row.value / other.value)
+    else:
+        point.value = _percent(row.value / other.value - 1)
+    return point
+
+
+def _percent(ratio: Decimal) -> Decimal:
+    return (ratio * 100).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)

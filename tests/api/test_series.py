@@ -1,0 +1,83 @@
+"""GET /v1/series: JSON with its metadata, CSV, SVG, and errors."""
+
+import csv
+import io
+
+import pytest
+
+SHARE = "/v1/series?indicator=vehicle_exports&region=CN&segment=new_energy_vehicles&transform=share"
+
+
+def test_series_with_metadata(client):
+    body = client.get(SHARE).json
+    assert body["indicator"] == {
+        "code": "vehicle_exports",
+        "name": "Vehicle exports",
+        "unit": "vehicles",
+    }
+    assert (body["region"], body["region_name"], body["frequency"]) == ("CN", "China", "quarterly")
+    assert body["segment"]["code"] == "new_energy_vehicles" and body["unit"] == "percent"
+    assert [s["publisher"] for s in body["sources"]] == ["NenPower"]
+    assert body["points"] == [
+        {
+            "period": "2025-Q1",
+            "period_start": "2025-01-01",
+            "period_end": "2025-03-31",
+            "value": 31.06,
+            "observed": 441000,
+            "basis": 1420000,
+            "basis_statistic_id": 1,
+            "note": None,
+            "source_id": 1,
+            "statistic_id": 4,
+        }
+    ]
+
+
+def test_series_as_csv(client):
+    response = client.get(f"{SHARE}&format=csv")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert rows == [
+        {
+            "period": "2025-Q1",
+            "period_start": "2025-01-01",
+            "period_end": "2025-03-31",
+            "value": "31.06",
+            "observed": "441000",
+            "basis": "1420000",
+            "basis_statistic_id": "1",
+            "note": "",
+            "source_id": "1",
+            "statistic_id": "4",
+        }
+    ]
+
+
+def test_series_as_svg_chart(client):
+    response = client.get(SHARE, headers={"Accept": "image/svg+xml"})
+    assert response.mimetype == "image/svg+xml"
+    svg = response.get_data(as_text=True)
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    # Title, y-axis unit and period labels are text in the drawing (matplotlib keeps them
+    # as glyph paths with the text in comments and ids).
+    for words in ("Vehicle exports", "percent", "2025-Q1"):
+        assert words in svg
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "name"),
+    [
+        ("region=CN&segment=total", 422, "indicator"),
+        ("indicator=vehicle_exports&region=CN&segment=total&transform=log", 422, "transform"),
+        ("indicator=vehicle_exports&region=CN&segment=total&transform=share", 422, "share_of"),
+        ("indicator=nothing&region=CN&segment=total", 422, "indicator"),
+        ("indicator=vehicle_exports&region=CN&segment=total&latest=0", 422, "latest"),
+        ("indicator=vehicle_exports&region=CN&segment=total&format=ndjson", 406, None),
+    ],
+)
+def test_bad_series_requests(client, query, status, name):
+    response = client.get(f"/v1/series?{query}")
+    assert response.status_code == status
+    if name:
+        assert response.json["errors"][0]["parameter"] == name
