@@ -3,6 +3,7 @@
 import io
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from models.regions import region_name
 from models.series import Series
@@ -27,14 +28,14 @@ def series_svg(series: Series) -> str:
     axes.set_title(title)
     axes.set_xlabel(f"Period ({series.frequency or 'no observations'})")
     axes.set_ylabel(series.unit)
-    if values:
-        axes.ticklabel_format(axis="y", style="plain", useOffset=False)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.10g}"))
     axes.grid(axis="y", alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
     if len(labels) > 12:
         axes.tick_params(axis="x", labelrotation=45)
     sources = "; ".join(f"{s.publisher}: {s.title}" for s in series.sources)
-    figure.text(0.01, 0.005, f"Source: {sources}"[:160], fontsize=7, color="#555555")
+    # supxlabel, unlike free text, is given room by the constrained layout.
+    figure.supxlabel(f"Source: {sources}"[:160], fontsize=7, color="#555555", x=0.01, ha="left")
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None})
     return out.getvalue()
