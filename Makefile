@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: serve test lint format openapi clean
+.PHONY: serve test lint format openapi clean bench
 
 $(BIN)/industry-facts: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,7 @@ openapi: $(BIN)/industry-facts
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis
+
+# Builds synthetic 10k- and 1M-statistic databases (cached in .bench/) and needs wrk.
+bench: $(VENV)/.dev
+	$(BIN)/python -m bench.run

@@ -84,7 +84,7 @@ def paginate(query, order: list | None, page: int, page_size: int, cursor: str |
     links = {"first": {"cursor": "", "page": None}}
     if len(rows) > page_size:
         rows = rows[:page_size]
-        meta["next_cursor"] = _encode(rows[-1], order)
+        meta["next_cursor"] = encode_cursor(rows[-1], order)
         links["next"] = {"cursor": meta["next_cursor"], "page": None}
     return rows, _headers(meta, links)
 
@@ -107,7 +107,7 @@ def _numbered_page(query, order, page, page_size):
             meta["next_page"] = page + 1
             links["next"] = {"page": page + 1}
             if order is not None:
-                meta["next_cursor"] = _encode(rows[-1], order)
+                meta["next_cursor"] = encode_cursor(rows[-1], order)
     return rows, _headers(meta, links)
 
 
@@ -127,7 +127,7 @@ def _url(changes: dict) -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
-def _encode(row, order: list) -> str:
+def encode_cursor(row, order: list) -> str:
     """The position after `row`: its sort columns' names and values, opaque to clients."""
     values = [getattr(row, column.name) for column, _ in order]
     state = {"keys": _keys(order)}

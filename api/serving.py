@@ -16,7 +16,8 @@ def gunicorn_settings(environ=os.environ) -> dict:
         "timeout": int(environ.get("GUNICORN_TIMEOUT", "30")),
         "graceful_timeout": 20,
         "keepalive": 5,
-        "accesslog": "-",
+        # One line per request on stdout; ACCESS_LOG= (empty) turns it off.
+        "accesslog": environ.get("ACCESS_LOG", "-") or None,
         "errorlog": "-",
         "loglevel": environ.get("LOG_LEVEL", "info"),
         # Each worker builds its own app, and so its own database connection, after the fork.

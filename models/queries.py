@@ -123,7 +123,7 @@ def listing(
         query, rank = search.matching(query, model, q)
         if not sort:
             return query.order_by(rank, model._meta.primary_key), None
-    order = _order(model, sort or DEFAULT_SORT[model])
+    order = order_of(model, sort or DEFAULT_SORT[model])
     return query.order_by(*(column.desc() if desc else column for column, desc in order)), order
 
 
@@ -146,7 +146,7 @@ def after(query, order: list, values: list):
     return query.where(reduce(operator.or_, later))
 
 
-def _order(model: type[Record], sort: list[str]) -> list:
+def order_of(model: type[Record], sort: list[str]) -> list:
     """(column, descending) pairs for `-name` style sort keys, the primary key last."""
     order = [(SORTS[model][key.lstrip("-")], key.startswith("-")) for key in sort]
     pk = model._meta.primary_key

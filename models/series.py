@@ -110,10 +110,17 @@ def series(
     )
 
 
-def _observations(indicator, region, segment, source, frequency) -> dict:
-    """Period -> statistic, one per period: of several sources, the latest published wins."""
+def observation_query(indicator, region, segment, source=None, frequency=None):
+    """The statistics of one series, by period, with their source's publication date."""
     query = (
-        Statistic.select(Statistic, Source.published_on)
+        Statistic.select(
+            Statistic.id,
+            Statistic.period_start,
+            Statistic.period_end,
+            Statistic.value,
+            Statistic.source.alias("source_id"),
+            Source.published_on,
+        )
         .join(Source)
         .where(
             Statistic.indicator == indicator,
@@ -125,9 +132,15 @@ def _observations(indicator, region, segment, source, frequency) -> dict:
         query = query.where(Statistic.source == source)
     if frequency is not None:
         query = query.where(Statistic.frequency == frequency)
+    # Plain rows, not model instances: a series can be long, and this is on the request path.
+    return query.order_by(Statistic.period_start, Statistic.period_end).namedtuples()
+
+
+def _observations(indicator, region, segment, source, frequency) -> dict:
+    """Period -> statistic, one per period: of several sources, the latest published wins."""
     chosen = {}
-    for row in query.order_by(Statistic.period_start, Statistic.period_end).objects():
-        period = row.period
+    for row in observation_query(indicator, region, segment, source, frequency):
+        period = Period(row.period_start, row.period_end)
         best = chosen.get(period)
         if best is None or _recency(row) > _recency(best):
             chosen[period] = row

@@ -1,0 +1,197 @@
+"""A synthetic database of realistic shape, for the benchmarks: series of monthly, quarterly
+and annual observations across many indicators, regions, segments and sources."""
+
+import sqlite3
+from datetime import date
+
+from api import create_app
+from api.seed import load_seed
+from models import search
+from models.db import database
+from models.periods import Period
+from models.schema import create_schema
+from models.tables import Indicator, Segment, Source, Statistic
+
+INDICATORS = [f"indicator_{n:02}" for n in range(20)]
+REGIONS = [
+    "CN",
+    "DE",
+    "US",
+    "JP",
+    "KR",
+    "FR",
+    "GB",
+    "IT",
+    "ES",
+    "MX",
+    "BR",
+    "IN",
+    "TH",
+    "TR",
+    "PL",
+    "CZ",
+    "SK",
+    "HU",
+    "RO",
+    "CA",
+    "AU",
+    "ZA",
+    "ID",
+    "VN",
+    "MY",
+    "AR",
+    "SE",
+    "BE",
+    "NL",
+    "AT",
+    "PT",
+    "FI",
+    "DK",
+    "NO",
+    "CH",
+    "IE",
+    "GR",
+    "SI",
+    "HR",
+    "RS",
+    "UA",
+    "MA",
+    "EG",
+    "SA",
+    "AE",
+    "IL",
+    "PH",
+    "NZ",
+    "CL",
+    "CO",
+]
+SEGMENTS = ["seg_total"] + [f"seg_part_{n}" for n in range(9)]
+YEARS = range(2000, 2026)
+SOURCES = 5
+# A fixed number of statistics quote a rare word, so a search matches as many rows at every size.
+QUOTED = 200
+RARE_WORD = "hydrogen"
+
+
+def periods() -> list[Period]:
+    """Every period of one series: annual, quarterly and monthly, 2000-2025 (442 in all)."""
+    labels = []
+    for year in YEARS:
+        labels += [f"{year}"] + [f"{year}-Q{q}" for q in range(1, 5)]
+        labels += [f"{year}-{m:02}" for m in range(1, 13)]
+    return [Period.parse(label) for label in labels]
+
+
+def series_keys():
+    """(indicator, region, segment) in an order that fills one indicator and region first."""
+    for indicator in INDICATORS:
+        for region in REGIONS:
+            for segment in SEGMENTS:
+                yield indicator, region, segment
+
+
+def rows(size: int):
+    """`size` statistics as tuples for a raw INSERT, series after series."""
+    all_periods = periods()
+    made = 0
+    for number, (indicator, region, segment) in enumerate(series_keys()):
+        source = 2 + number % SOURCES
+        level = 1000 + 37 * number
+        for index, period in enumerate(all_periods):
+            if made == size:
+                return
+            made += 1
+            quote = f"exports of {RARE_WORD} vehicles" if made % (size // QUOTED) == 0 else None
+            value = (
+                level
+                * (
+                    12
+                    if period.frequency == "annual"
+                    else 3
+                    if period.frequency == "quarterly"
+                    else 1
+                )
+                + index % 97
+            )
+            yield (
+                indicator,
+                region,
+                segment,
+                period.start.isoformat(),
+                period.end.isoformat(),
+                period.frequency,
+                value,
+                None,
+                None,
+                source,
+                None,
+                quote,
+                1,
+                "2025-01-01 00:00:00",
+                "2025-01-01 00:00:00",
+            )
+
+
+def build(path: str, size: int) -> None:
+    """Create the database at `path` with the seed plus `size` synthetic statistics."""
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}"})
+    with app.app_context():
+        create_schema()
+        load_seed()
+        with database.atomic():
+            Indicator.insert_many(
+                [
+                    (code, code.replace("_", " ").title(), "units", "count", "automotive")
+                    for code in INDICATORS
+                ],
+                fields=[
+                    Indicator.code,
+                    Indicator.name,
+                    Indicator.unit,
+                    Indicator.measure,
+                    Indicator.industry,
+                ],
+            ).execute()
+            Segment.insert_many(
+                [
+                    (
+                        code,
+                        code.replace("_", " ").title(),
+                        None if code == "seg_total" else "seg_total",
+                    )
+                    for code in SEGMENTS
+                ],
+                fields=[Segment.code, Segment.name, Segment.parent],
+            ).execute()
+            Source.insert_many(
+                [
+                    (
+                        f"Agency {n}",
+                        f"Trade bulletin {n}",
+                        f"https://example.org/bulletin/{n}",
+                        date(2025, 1, n + 1),
+                    )
+                    for n in range(SOURCES)
+                ],
+                fields=[Source.publisher, Source.title, Source.url, Source.published_on],
+            ).execute()
+        database.close()
+    columns = (
+        "indicator_id, region, segment_id, period_start, period_end, frequency, value, "
+        "change_pct, change_basis, source_id, event_id, quote, version, created_at, "
+        "updated_at"
+    )
+    with sqlite3.connect(path) as connection:
+        connection.executemany(
+            f"INSERT INTO statistic ({columns}) VALUES ({', '.join('?' * 15)})", rows(size)
+        )
+    with app.app_context():
+        with database.atomic():
+            search.refresh(Statistic)
+        database.execute_sql("ANALYZE")
+        database.close()
+
+
+def statistic_count(path: str) -> int:
+    with sqlite3.connect(path) as connection:
+        return connection.execute("SELECT count(*) FROM statistic").fetchone()[0]
