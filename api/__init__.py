@@ -6,6 +6,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, request
 from peewee import OperationalError
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
 
 from api import (
@@ -55,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(docs.blp)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(MaxConnectionsExceeded, handle_database_unavailable)
     return app
 
 

@@ -6,7 +6,6 @@ import flask_smorest
 from flask import current_app, json
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
-from peewee import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -141,7 +140,7 @@ def _leaves(node, path: tuple):
             yield from _leaves(child, path)
 
 
-def handle_database_unavailable(error: OperationalError):
+def handle_database_unavailable(error: Exception):
     """A database that cannot be reached (or stays locked) is a temporary outage, not a bug."""
     current_app.logger.error("database unavailable: %s", error)
     return problem(

@@ -13,18 +13,26 @@ database = DatabaseProxy()
 SQLITE_OPTIONS = {
     "pragmas": {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000},
     "lock_type": "IMMEDIATE",
+    # A pooled connection may serve another thread later, though never two at once.
+    "check_same_thread": False,
 }
 
 
+# Each request takes a connection from its worker's pool and gives it back at teardown, so
+# connection set-up (and SQLite's page cache) is paid once per thread, not once per request.
+POOL_OPTIONS = {"max_connections": 32, "stale_timeout": 300, "timeout": 10}
+
+
 def open_database(url: str):
-    """Bind the proxy to the database at `url` (sqlite:///path or postgresql://...)."""
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+    """Bind the proxy to a connection pool for `url` (sqlite:///path or postgresql://...)."""
+    scheme, _, rest = url.partition("://")
+    options = POOL_OPTIONS
+    if scheme.startswith("sqlite"):
+        path = rest.removeprefix("/")
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        db = connect(url, **SQLITE_OPTIONS)
-    else:
-        db = connect(url)
+        options = options | SQLITE_OPTIONS
+    db = connect(f"{scheme.removesuffix('+pool')}+pool://{rest}", **options)
     database.initialize(db)
     return db
 

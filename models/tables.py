@@ -58,10 +58,10 @@ class Record(BaseModel):
 
 class Source(Record):
     id = AutoField()
-    publisher = CharField(200)
+    publisher = CharField(200, index=True)
     title = CharField(500)
     url = CharField(2000, unique=True)
-    published_on = DateField(null=True)
+    published_on = DateField(null=True, index=True)
     retrieved_at = DateTimeField(null=True)
     credit = TextField(null=True)
 
@@ -73,7 +73,7 @@ class Indicator(Record):
     name = CharField(200)
     unit = CharField(64)
     measure = CharField(16)
-    industry = CharField(64, null=True)
+    industry = CharField(64, null=True, index=True)
     description = TextField(null=True)
 
     natural_key = ("code",)
@@ -125,7 +125,7 @@ class Statistic(Record):
     indicator = ForeignKeyField(
         Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False
     )
-    region = CharField(8, index=True)
+    region = CharField(8)
     segment = ForeignKeyField(
         Segment, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=True
     )
@@ -149,6 +149,10 @@ class Statistic(Record):
             (("indicator", "region", "segment", "period_start", "period_end", "source"), True),
             (("period_start", "id"), False),
             (("period_end", "id"), False),
+            # Filters on a region, or an indicator and region, in the default order: the first
+            # page is read straight off the index, with no sort of every match.
+            (("region", "period_start", "id"), False),
+            (("indicator", "region", "period_start", "id"), False),
         )
 
     natural_key = ("indicator", "region", "segment", "period_start", "period_end", "source")

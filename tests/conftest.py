@@ -32,7 +32,14 @@ def app(database_url):
         load_seed()
     database.close()
     yield app
-    database.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_pooled_connections():
+    # Each app has its own pool; left open, a PostgreSQL run would exhaust the server's slots.
+    yield
+    if database.obj is not None:
+        database.close_all()
 
 
 @pytest.fixture

@@ -285,3 +285,26 @@ def test_browser_accept_header_gets_json(client):
 def test_bad_filter_values_are_422(client, query):
     collection = "targets" if query.startswith("year") else "statistics"
     assert client.get(f"/v1/{collection}?{query}").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("path", "n"),
+    [
+        ("/v1/sources?publisher=NenPower,Zeitung", 1),
+        ("/v1/sources?published_from=2025-05-11&published_to=2025-05-11", 1),
+        ("/v1/sources?published_from=2025-05-12", 0),
+        ("/v1/indicators?industry=automotive", 1),
+        ("/v1/indicators?industry=steel", 0),
+        ("/v1/segments?parent=total", 3),
+        ("/v1/segments?parent=total&sort=-name", 3),
+    ],
+)
+def test_source_and_vocabulary_filters(client, path, n):
+    response = client.get(path)
+    assert response.status_code == 200, response.json
+    assert len(response.json) == n
+
+
+def test_vocabulary_sort(client):
+    names = [s["name"] for s in client.get("/v1/segments?sort=-name").json]
+    assert names == sorted(names, reverse=True)
