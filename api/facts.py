@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from api import formats
 from api.fields import Code, Region
-from api.pagination import LIST_HEADERS, paginate
+from api.pagination import LIST_HEADERS, paginate, take_paging
 from api.schemas import QuerySchema, any_of, search_field
 from models.facts import TYPES, statistic_titles, timeline
 
@@ -60,7 +60,7 @@ class Facts(MethodView):
     def get(self, args):
         """List events, statistics and targets in one timeline, oldest first"""
         name = formats.negotiate(args.pop("format", None))
-        paging = {key: args.pop(key) for key in ("page", "page_size", "cursor") if key in args}
+        paging = take_paging(args)
         rows, headers = paginate(timeline(**args), None, **paging)
         titles = statistic_titles(r["id"] for r in rows if r["type"] == "statistic")
         for row in rows:

@@ -71,6 +71,11 @@ class PagingSchema(Schema):
     )
 
 
+def take_paging(args: dict) -> dict:
+    """Remove the PagingSchema parameters from a list's parsed query, for `paginate`."""
+    return {key: args.pop(key) for key in PagingSchema._declared_fields if key in args}
+
+
 def paginate(query, order: list | None, page: int, page_size: int, cursor: str | None = None):
     """The page's rows and its X-Pagination and Link headers."""
     if cursor is None:

@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema
 
 from api import formats
 from api.fields import MAX_ID
-from api.pagination import LIST_HEADERS, paginate
+from api.pagination import LIST_HEADERS, paginate, take_paging
 from models import queries, records
 from models.tables import Record
 
@@ -37,13 +37,12 @@ ETAG_HEADER = {
     }
 }
 VERSION_TAG = re.compile(r"[0-9]{1,9}")
-PAGING = ("page", "page_size", "cursor")  # the PagingSchema fields, handed to paginate()
 
 
 def list_response(model: type[Record], schema: Schema, args: dict):
     """One page of a filtered, sorted, searched list, in the format the client asked for."""
     name = formats.negotiate(args.pop("format", None))
-    paging = {key: args.pop(key) for key in PAGING if key in args}
+    paging = take_paging(args)
     sort, words = args.pop("sort", None), args.pop("q", None)
     query, order = queries.listing(model, args, sort, words)
     rows, headers = paginate(query, order, **paging)

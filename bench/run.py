@@ -10,11 +10,13 @@ import os
 import platform
 import shutil
 import socket
+import sqlite3
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -29,7 +31,11 @@ from models.tables import Statistic
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / ".bench"
 SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,1000000").split(",")]
-SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+# Each measurement is ROUNDS short wrk runs, alternating between the things compared, so
+# that a noisy neighbour slows both sides alike; the table shows the medians.
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "2"))
+ITEM = "GET /statistics/{id}"
 CONNECTIONS = 8
 SERVER_ENV = {
     "WEB_CONCURRENCY": "2",
@@ -39,7 +45,7 @@ SERVER_ENV = {
 }
 
 
-def scenarios(path: Path, size: int) -> dict:
+def scenarios(size: int) -> dict:
     """Scenario name -> (URL path, the SQL the app runs for it, for EXPLAIN)."""
     filters = {"indicator": ["indicator_00"], "region": ["CN"]}
     listed, _ = listing(Statistic, filters)
@@ -72,7 +78,7 @@ def scenarios(path: Path, size: int) -> dict:
             f"/v1/statistics?cursor={cursor}&page_size=20",
             [keyset.limit(21)],
         ),
-        "GET /statistics/{id}": (
+        ITEM: (
             f"/v1/statistics/{item}",
             [Statistic.full().where(Statistic.id == item)],
         ),
@@ -146,61 +152,90 @@ def database_for(size: int) -> Path:
     return path
 
 
+def measure(urls: dict) -> dict:
+    """Median wrk figures per URL, from ROUNDS interleaved runs after one warm-up each."""
+    for url in urls.values():
+        wrk(url)
+    runs = {key: [] for key in urls}
+    for _ in range(ROUNDS):
+        for key, url in urls.items():
+            runs[key].append(wrk(url))
+    return {
+        key: {
+            metric: statistics.median(run[metric] for run in results)
+            for metric in ("p50_ms", "p95_ms", "rps", "errors", "non2xx")
+        }
+        for key, results in runs.items()
+    }
+
+
 def main() -> int:
     if shutil.which("wrk") is None:
         print("make bench needs wrk: sudo apt-get install wrk", file=sys.stderr)
         return 1
     from api import create_app
 
-    results, plans = {}, {}
+    chosen, plans = {}, {}
     for size in SIZES:
-        path = database_for(size)
-        app = create_app({"DATABASE_URL": f"sqlite:///{path}"})
-        with app.app_context():
-            chosen = scenarios(path, size)
-            plans[size] = {
-                name: [plan(q) for q in queries] for name, (_, queries) in chosen.items()
-            }
-            database.close()
-        with gunicorn("api:create_app()", {"DATABASE_URL": f"sqlite:///{path}"}) as base:
-            for name, (url, _) in chosen.items():
-                wrk(base + url)  # warm the page cache and the workers
-                results[name, size] = wrk(base + url)
-    with gunicorn("bench.bare_app:app", {}) as base:
-        bare = wrk(base + "/v1/statistics/1")
-    print(report(results, bare, plans))
+        url = f"sqlite:///{database_for(size)}"
+        with create_app({"DATABASE_URL": url}).app_context():
+            chosen[size] = scenarios(size)
+            plans[size] = {name: [plan(q) for q in qs] for name, (_, qs) in chosen[size].items()}
+            database.close_all()
+    results = {}
+    with ExitStack() as servers:
+        bases = {
+            size: servers.enter_context(
+                gunicorn(
+                    "api:create_app()",
+                    {"DATABASE_URL": f"sqlite:///{DATA}/statistics-{size}.sqlite3"},
+                )
+            )
+            for size in SIZES
+        }
+        bare = servers.enter_context(gunicorn("bench.bare_app:app", {}))
+        for name in chosen[SIZES[0]]:
+            urls = {size: bases[size] + chosen[size][name][0] for size in SIZES}
+            if name == ITEM:
+                urls["bare"] = bare + "/v1/statistics/1"
+            print(f"measuring {name} ...", file=sys.stderr, flush=True)
+            results[name] = measure(urls)
+    print(report(results, plans))
     return 0
 
 
-def report(results: dict, bare: dict, plans: dict) -> str:
+def report(results: dict, plans: dict) -> str:
     small, large = SIZES[0], SIZES[-1]
     lines = [
         f"Machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()},"
-        f" SQLite; wrk {CONNECTIONS} connections x {SECONDS} s; gunicorn 2 workers x 4 threads.",
+        f" SQLite {sqlite3.sqlite_version}; gunicorn 2 workers x 4 threads; wrk {CONNECTIONS} "
+        f"connections; medians of {ROUNDS} interleaved {SECONDS}-second runs.",
         "",
         f"| scenario | p50 ms {small:,} | p95 ms {small:,} | req/s {small:,} "
         f"| p50 ms {large:,} | p95 ms {large:,} | req/s {large:,} | p50 ratio | req/s ratio |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name in dict.fromkeys(name for name, _ in results):
-        a, b = results[name, small], results[name, large]
-        errors = a["errors"] + a["non2xx"] + b["errors"] + b["non2xx"]
-        label = f"{name} (FAILED REQUESTS: {errors})" if errors else name
+    for name, by_target in results.items():
+        a, b = by_target[small], by_target[large]
+        failed = a["errors"] + a["non2xx"] + b["errors"] + b["non2xx"]
+        label = f"{name} (FAILED REQUESTS: {failed:.0f})" if failed else name
         lines.append(
-            f"| {label} | {a['p50_ms']:.2f} "
-            f"| {a['p95_ms']:.2f} | {a['rps']:.0f} | {b['p50_ms']:.2f} | {b['p95_ms']:.2f} "
-            f"| {b['rps']:.0f} | {b['p50_ms'] / a['p50_ms']:.2f} | {a['rps'] / b['rps']:.2f} |"
+            f"| {label} | {a['p50_ms']:.2f} | {a['p95_ms']:.2f} | {a['rps']:.0f} "
+            f"| {b['p50_ms']:.2f} | {b['p95_ms']:.2f} | {b['rps']:.0f} "
+            f"| {b['p50_ms'] / a['p50_ms']:.2f} | {a['rps'] / b['rps']:.2f} |"
         )
-    item = results["GET /statistics/{id}", large]
+    item, bare = results[ITEM][large], results[ITEM]["bare"]
     lines += [
         "",
-        "Ratios: p50 ratio = p50 at 1M / p50 at 10k (goal <= 2); req/s ratio = req/s at 10k / "
-        "req/s at 1M.",
+        f"p50 ratio = p50 at {large:,} / p50 at {small:,} (goal <= 2); "
+        f"req/s ratio = req/s at {small:,} / req/s at {large:,}.",
         "",
-        f"GET /v1/statistics/{{id}} at {large:,}: {item['rps']:.0f} req/s; bare Flask small JSON: "
-        f"{bare['rps']:.0f} req/s; ratio {item['rps'] / bare['rps']:.2f} (goal >= 0.5).",
+        f"GET /v1/statistics/{{id}} at {large:,}: {item['rps']:.0f} req/s; bare Flask returning "
+        f"a small JSON object, same gunicorn settings: {bare['rps']:.0f} req/s; "
+        f"ratio {item['rps'] / bare['rps']:.2f} (goal >= 0.5).",
         "",
-        f"Query plans at {large:,} statistics (EXPLAIN QUERY PLAN):",
+        f"Query plans at {large:,} statistics (EXPLAIN QUERY PLAN; a list runs its page, then "
+        "its count):",
         "",
     ]
     for name, queries in plans[large].items():
