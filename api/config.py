@@ -14,8 +14,13 @@ keep figures comparable.
 * Periods are written `2025`, `2025-H1`, `2025-Q1`, `2025-03`, `2025-03-14` or as an ISO 8601
   interval, and returned in canonical form with their bounds and frequency.
 * Regions are ISO 3166-1 alpha-2 codes or one of: {", ".join(sorted(AGGREGATES))}.
-* Lists are paged with `page` and `page_size` (at most 1000); see the `X-Pagination` and
-  `Link` headers.
+* Lists filter on every dimension (several values, comma-separated, mean any of them),
+  sort with `sort=-period_start,value`, search with `q=`, and answer JSON, CSV or NDJSON
+  (`format=` or `Accept`).
+* Lists are paged with `page` and `page_size` (at most 1000), or with an opaque keyset
+  `cursor` that keeps deep pages fast; see the `X-Pagination` and `Link` headers.
+* `/v1/series` gives one series with transforms (change, yoy, share), also as CSV or SVG;
+  `/v1/facts` puts events, statistics and targets on one timeline.
 * Reads carry an `ETag`. Changing or deleting a record requires `If-Match` with it.
 * Every error is an RFC 9457 `application/problem+json` document.
 """

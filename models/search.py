@@ -91,12 +91,16 @@ def refresh(model: type[Record], *conditions) -> None:
 
 
 def refresh_record(model: type[Record], key) -> None:
-    """Keep the index in step with one record's change, and with records that quote its title."""
+    """Keep the index in step with one record's change, and with the documents that quote it."""
     if model in SEARCHABLE:
         refresh(model, model.id == key)
     if model is Source:
         for fact in (Event, Statistic, Target):
             refresh(fact, fact.source == key)
+    elif model is Indicator:
+        refresh(Statistic, Statistic.indicator == key)
+    elif model is Segment:
+        refresh(Statistic, Statistic.segment == key)
 
 
 def forget(model: type[Record], key) -> None:

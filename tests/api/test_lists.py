@@ -170,6 +170,15 @@ def test_search_follows_changes(client):
     assert count(client, "events?q=zephyr") == 1
 
 
+def test_search_follows_vocabulary_names(client):
+    client.patch(
+        "/v1/segments/new_energy_vehicles",
+        json={"name": "Electrified vehicles"},
+        headers={"If-Match": "*"},
+    )
+    assert [s["id"] for s in client.get("/v1/statistics?q=electrified").json] == [4]
+
+
 def test_search_results_are_ranked(client):
     client.post(
         "/v1/events",
