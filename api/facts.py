@@ -9,7 +9,7 @@ from api import formats
 from api.fields import Code, Region
 from api.pagination import LIST_HEADERS, paginate, take_paging
 from api.schemas import QuerySchema, any_of, search_field
-from models.facts import TYPES, statistic_titles, timeline
+from models.facts import TYPES, describe, timeline
 
 blp = Blueprint(
     "facts",
@@ -48,6 +48,7 @@ class FactSchema(Schema):
     industry = fields.String(allow_none=True, metadata={"description": "Industry code."})
     source_id = fields.Integer(metadata={"description": "The source it is taken from."})
     quote = fields.String(allow_none=True, metadata={"description": "The source's words."})
+    citation = fields.String(metadata={"description": "The source, cited in one line."})
     href = fields.String(metadata={"description": "The full record.", "example": "/v1/events/1"})
 
 
@@ -62,8 +63,6 @@ class Facts(MethodView):
         name = formats.negotiate(args.pop("format", None))
         paging = take_paging(args)
         rows, headers = paginate(timeline(**args), None, **paging)
-        titles = statistic_titles(r["id"] for r in rows if r["type"] == "statistic")
-        for row in rows:
-            row["title"] = row["title"] or titles[row["id"]]
+        for row in describe(rows):
             row["href"] = url_for(f"{row['type']}s.{row['type'].capitalize()}sById", id=row["id"])
         return formats.render(rows, FactSchema(), name, headers)

@@ -36,7 +36,7 @@ ETAG_HEADER = {
         "schema": {"type": "string", "example": '"1"'},
     }
 }
-VERSION_TAG = re.compile(r"[0-9]{1,9}")
+VERSION_TAG = re.compile(r"([0-9]{1,9})(?:\.[0-9]{1,9})?")
 
 
 def list_response(model: type[Record], schema: Schema, args: dict):
@@ -50,7 +50,13 @@ def list_response(model: type[Record], schema: Schema, args: dict):
 
 
 def etag(row: Record) -> str:
-    return f'"{row.version}"'
+    """The record's version; for a fact, also its source's, as the fact's citation shows it.
+
+    A cached copy is thus revalidated when the cited source changes, while writes are
+    checked against the record's own version only (the part before the dot).
+    """
+    source_version = getattr(row, "source_version", None)
+    return f'"{row.version}.{source_version}"' if source_version else f'"{row.version}"'
 
 
 def with_etag(row: Record):
@@ -72,7 +78,8 @@ def expected_versions() -> set[int] | None:
     if request.if_match.star_tag:
         return None
     # Our ETags are small decimal numbers; anything else cannot match any version.
-    return {int(tag) for tag in request.if_match.as_set() if tag and VERSION_TAG.fullmatch(tag)}
+    matches = (VERSION_TAG.fullmatch(tag) for tag in request.if_match.as_set() if tag)
+    return {int(match[1]) for match in matches if match}
 
 
 def crud_blueprint(

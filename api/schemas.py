@@ -36,7 +36,7 @@ class RecordSchema(InputSchema):
 
     # Inherited fields come first in marshmallow; a record reads better as what it is, then
     # where it comes from, then how it is kept.
-    LAST = ("source_id", "event_id", "quote", "version", "created_at", "updated_at")
+    LAST = ("source_id", "event_id", "quote", "citation", "version", "created_at", "updated_at")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -78,6 +78,14 @@ class SourcedSchema(RecordSchema):
         allow_none=True,
         validate=validate.Length(max=1000),
         metadata={"description": "The short verbatim passage of the source that states it."},
+    )
+    citation = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "The source, cited in one line: publisher, title, date, address.",
+            "example": "NenPower, \u201cChina\u2019s Automotive Industry Launches 2025 Vision for "
+            "Global Expansion and Innovation\u201d, 11 May 2025, https://nenpower.com/blog/",
+        },
     )
 
 

@@ -104,6 +104,7 @@ class PointSchema(Schema):
     )
     note = fields.String(allow_none=True, metadata={"description": "Why value is null."})
     source_id = fields.Integer(metadata={"description": "The source of the observed value."})
+    citation = fields.String(metadata={"description": "That source, cited in one line."})
     statistic_id = fields.Integer(metadata={"description": "The statistic observed."})
 
 

@@ -3,49 +3,66 @@
 from peewee import SQL, Value
 
 from models import search
-from models.tables import Event, Indicator, Segment, Statistic, Target
+from models.tables import Event, Indicator, Segment, Source, Statistic, Target, citation
 
 TYPES = ("event", "statistic", "target")
-COLUMNS = ("type", "id", "date", "title", "region", "industry", "source_id", "quote")
+SOURCE_COLUMNS = (
+    Source.publisher.alias("source_publisher"),
+    Source.title.alias("source_title"),
+    Source.published_on.alias("source_published_on"),
+    Source.url.alias("source_url"),
+)
 
 
 def _events():
     return Event.select(
         Value("event").alias("type"),
-        Event.id,
+        Event.id.alias("id"),
         Event.date.alias("date"),
         Event.title,
         Event.country.alias("region"),
         Event.industry,
         Event.source.alias("source_id"),
         Event.quote,
-    )
+        *SOURCE_COLUMNS,
+    ).join(Source)
 
 
 def _statistics():
-    return Statistic.select(
-        Value("statistic").alias("type"),
-        Statistic.id,
-        Statistic.period_end.alias("date"),
-        Value(None).alias("title"),
-        Statistic.region,
-        Indicator.industry,
-        Statistic.source.alias("source_id"),
-        Statistic.quote,
-    ).join(Indicator)
+    return (
+        Statistic.select(
+            Value("statistic").alias("type"),
+            Statistic.id.alias("id"),
+            Statistic.period_end.alias("date"),
+            Value(None).alias("title"),
+            Statistic.region,
+            Indicator.industry,
+            Statistic.source.alias("source_id"),
+            Statistic.quote,
+            *SOURCE_COLUMNS,
+        )
+        .join(Indicator)
+        .switch(Statistic)
+        .join(Source)
+    )
 
 
 def _targets():
-    return Target.select(
-        Value("target").alias("type"),
-        Target.id,
-        Target.announced_on.alias("date"),
-        Target.title,
-        Target.region,
-        Target.industry,
-        Target.source.alias("source_id"),
-        Target.quote,
-    ).where(Target.announced_on.is_null(False))
+    return (
+        Target.select(
+            Value("target").alias("type"),
+            Target.id.alias("id"),
+            Target.announced_on.alias("date"),
+            Target.title,
+            Target.region,
+            Target.industry,
+            Target.source.alias("source_id"),
+            Target.quote,
+            *SOURCE_COLUMNS,
+        )
+        .join(Source)
+        .where(Target.announced_on.is_null(False))
+    )
 
 
 # type -> (its select, the columns its region, industry and date filters apply to)
@@ -63,7 +80,7 @@ PARTS = {
 
 
 def timeline(types=TYPES, region=None, industry=None, date_from=None, date_to=None, q=None):
-    """Every matching fact as a row of COLUMNS, oldest first (then by type and id)."""
+    """Every matching fact as a dict, oldest first (then by type and id); see `describe`."""
     parts = []
     for name in types:
         select, model, region_column, industry_column, date_column = PARTS[name]
@@ -85,7 +102,21 @@ def timeline(types=TYPES, region=None, industry=None, date_from=None, date_to=No
     return union.order_by(SQL("date"), SQL("type"), SQL("id")).dicts()
 
 
-def statistic_titles(ids) -> dict[int, str]:
+def describe(rows: list[dict]) -> list[dict]:
+    """Give a page of timeline rows their titles (composed for statistics) and citations."""
+    titles = _statistic_titles(row["id"] for row in rows if row["type"] == "statistic")
+    for row in rows:
+        row["title"] = row["title"] or titles[row["id"]]
+        row["citation"] = citation(
+            row.pop("source_publisher"),
+            row.pop("source_title"),
+            row.pop("source_published_on"),
+            row.pop("source_url"),
+        )
+    return rows
+
+
+def _statistic_titles(ids) -> dict[int, str]:
     """A readable title for each statistic: what, where, which part, when, how much."""
     rows = (
         Statistic.select(Statistic, Indicator.name, Indicator.unit, Segment.name.alias("part"))

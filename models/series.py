@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from models.errors import Invalid
 from models.periods import Period
-from models.tables import Indicator, Segment, Source, Statistic
+from models.tables import Indicator, Segment, Source, Statistic, citation
 
 TRANSFORMS = ("none", "change", "change_pct", "yoy", "yoy_pct", "share")
 # Transform -> (the period a point is compared with, what to say when it has no observation).
@@ -35,6 +35,7 @@ class Point:
     basis_statistic_id: int | None = None
     basis_source_id: int | None = None
     note: str | None = None
+    citation: str | None = None
 
 
 @dataclass
@@ -97,6 +98,10 @@ def series(
     if latest:
         points = points[-latest:]
     used = {p.source_id for p in points} | {p.basis_source_id for p in points if p.basis_source_id}
+    sources = list(Source.select().where(Source.id.in_(used)).order_by(Source.id))
+    cited = {s.id: citation(s.publisher, s.title, s.published_on, s.url) for s in sources}
+    for point in points:
+        point.citation = cited[point.source_id]
     return Series(
         indicator=measured,
         region=region,
@@ -105,7 +110,7 @@ def series(
         transform=transform,
         unit="percent" if transform in PERCENT_TRANSFORMS else measured.unit,
         share_of=whole,
-        sources=list(Source.select().where(Source.id.in_(used)).order_by(Source.id)),
+        sources=sources,
         points=points,
     )
 

@@ -1,7 +1,7 @@
 """The tables: sources, the two vocabularies, and the three kinds of fact."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from peewee import (
     AutoField,
@@ -56,6 +56,38 @@ class Record(BaseModel):
         return cls.select()
 
 
+def citation(publisher: str, title: str, published_on, url: str) -> str:
+    """A one-line reference to a source: publisher, title, date of publication, address."""
+    if isinstance(published_on, str):  # raw SQLite rows carry dates as ISO text
+        published_on = date.fromisoformat(published_on)
+    when = f"{published_on.day} {published_on:%B %Y}, " if published_on else ""
+    return f"{publisher}, \u201c{title}\u201d, {when}{url}"
+
+
+class Cited:
+    """A fact whose `full` select brings its source's details, to cite it without a query."""
+
+    @classmethod
+    def cited(cls, query):
+        return (
+            query.switch(cls)
+            .join(Source)
+            .select_extend(
+                Source.publisher.alias("source_publisher"),
+                Source.title.alias("source_title"),
+                Source.published_on.alias("source_published_on"),
+                Source.url.alias("source_url"),
+                Source.version.alias("source_version"),
+            )
+        )
+
+    @property
+    def citation(self) -> str:
+        return citation(
+            self.source_publisher, self.source_title, self.source_published_on, self.source_url
+        )
+
+
 class Source(Record):
     id = AutoField()
     publisher = CharField(200, index=True)
@@ -91,7 +123,7 @@ class Segment(Record):
     natural_key = ("code",)
 
 
-class Event(Record):
+class Event(Cited, Record):
     id = AutoField()
     title = CharField(500)
     kind = CharField(64, index=True)
@@ -108,6 +140,10 @@ class Event(Record):
     )
     quote = TextField(null=True)
 
+    @classmethod
+    def full(cls):
+        return cls.cited(cls.select()).objects()
+
 
 class EventTopic(BaseModel):
     """One topic of one event: the index behind filtering events by topic."""
@@ -120,7 +156,7 @@ class EventTopic(BaseModel):
         indexes = ((("topic", "event"), True),)
 
 
-class Statistic(Record):
+class Statistic(Cited, Record):
     id = AutoField()
     indicator = ForeignKeyField(
         Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False
@@ -159,14 +195,14 @@ class Statistic(Record):
 
     @classmethod
     def full(cls):
-        return cls.select(cls, Indicator.unit).join(Indicator).objects()
+        return cls.cited(cls.select(cls, Indicator.unit).join(Indicator)).objects()
 
     @property
     def period(self) -> Period:
         return Period(self.period_start, self.period_end)
 
 
-class Target(Record):
+class Target(Cited, Record):
     id = AutoField()
     title = CharField(500)
     issuer = CharField(200, null=True)
@@ -207,7 +243,7 @@ class Target(Record):
     def full(cls):
         # A share target is a percentage of another segment, whatever the indicator counts.
         unit = Case(None, [(cls.share_of.is_null(False), "percent")], Indicator.unit)
-        return cls.select(cls, unit.alias("unit")).join(Indicator).objects()
+        return cls.cited(cls.select(cls, unit.alias("unit")).join(Indicator)).objects()
 
     @property
     def target_period(self) -> Period:

@@ -27,6 +27,7 @@ def test_items_say_what_they_are_and_where_to_find_them(client):
     assert first["href"] == "/v1/statistics/1"
     assert client.get(first["href"]).status_code == 200
     assert first["source_id"] == 1 and first["quote"].startswith("a reported export")
+    assert first["citation"].startswith("NenPower, \u201cChina\u2019s Automotive")
 
 
 @pytest.mark.parametrize(

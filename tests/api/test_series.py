@@ -6,6 +6,11 @@ import io
 import pytest
 
 SHARE = "/v1/series?indicator=vehicle_exports&region=CN&segment=new_energy_vehicles&transform=share"
+CITATION = (
+    "NenPower, \u201cChina\u2019s Automotive Industry Launches 2025 Vision for Global Expansion "
+    "and Innovation\u201d, 11 May 2025, https://nenpower.com/blog/chinas-automotive-industry-"
+    "launches-2025-vision-for-global-expansion-and-innovation/"
+)
 
 
 def test_series_with_metadata(client):
@@ -29,6 +34,7 @@ def test_series_with_metadata(client):
             "basis_statistic_id": 1,
             "note": None,
             "source_id": 1,
+            "citation": CITATION,
             "statistic_id": 4,
         }
     ]
@@ -49,6 +55,7 @@ def test_series_as_csv(client):
             "basis_statistic_id": "1",
             "note": "",
             "source_id": "1",
+            "citation": CITATION,
             "statistic_id": "4",
         }
     ]
