@@ -61,8 +61,8 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _close_connection(exc):
-    # Connections open lazily on the first query and close after each request, so none
-    # exists before gunicorn forks and none leaks between requests.
+    # A request's connection is taken from the worker's pool on its first query and given
+    # back here. Building the app opens none, so none exists before gunicorn forks.
     if not database.is_closed():
         database.close()
 

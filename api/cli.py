@@ -43,8 +43,8 @@ def serve():
     if not any(table.select().exists() for table in TABLES):
         load_seed()
         click.echo("Empty database: loaded the seed facts.")
-    # Close before forking: each worker opens its own connection.
-    database.close()
+    # Close every pooled connection before gunicorn forks: each worker opens its own.
+    database.close_all()
     settings = gunicorn_settings()
     click.echo(f"Serving on http://{settings['bind']} (docs at /docs).")
     GunicornApp(settings).run()

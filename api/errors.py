@@ -1,6 +1,7 @@
 """One error path: every failure, ours or Flask's, becomes an RFC 9457 problem response."""
 
 import http
+import sqlite3
 
 import flask_smorest
 from flask import current_app, json
@@ -12,6 +13,8 @@ from werkzeug.http import HTTP_STATUS_CODES
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 
 PROBLEM_JSON = "application/problem+json"
+# The messages of SQLite errors that pass with time or an operator's fix, not with new code.
+SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk I/O", "readonly")
 
 STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422}
 
@@ -19,7 +22,7 @@ STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422}
 API_NAMES = {"source": "source_id", "event": "event_id"}
 
 # Where webargs found the bad input, and how a problem's `errors` item names it.
-LOCATION_KEYS = {"json": "pointer", "query": "parameter", "headers": "header", "view_args": "path"}
+LOCATION_KEYS = {"json": "pointer", "query": "parameter", "headers": "header"}
 
 
 class FieldErrorSchema(Schema):
@@ -38,7 +41,7 @@ class ProblemSchema(Schema):
         metadata={"description": "A URI naming the kind of problem.", "example": "about:blank"}
     )
     title = fields.String(
-        metadata={"description": "The HTTP status phrase.", "example": "Unprocessable Content"}
+        metadata={"description": "The HTTP status phrase.", "example": "Unprocessable Entity"}
     )
     status = fields.Integer(metadata={"description": "The HTTP status code.", "example": 422})
     detail = fields.String(metadata={"description": "What went wrong, for a person."})
@@ -141,7 +144,16 @@ def _leaves(node, path: tuple):
 
 
 def handle_database_unavailable(error: Exception):
-    """A database that cannot be reached (or stays locked) is a temporary outage, not a bug."""
+    """A database that cannot be reached, or stays locked, is a temporary outage: a 503.
+
+    Any other OperationalError (SQLite reports a missing table as one) is a bug: re-raised,
+    it becomes a logged 500.
+    """
+    original = error.__context__  # peewee's error wraps the driver's
+    if isinstance(original, sqlite3.OperationalError) and not any(
+        sign in str(original) for sign in SQLITE_OUTAGES
+    ):
+        raise error
     current_app.logger.error("database unavailable: %s", error)
     return problem(
         503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}

@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from api.fields import Code, Region
+from api.fields import Code, QueryId, Region
 from api.resource import crud_blueprint
 from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
 from models.tables import Event
@@ -81,6 +81,7 @@ class EventQuery(QuerySchema):
         fields.String(validate=validate.Length(min=1, max=100)),
         "Only events with one of these topics.",
     )
+    source_id = any_of(QueryId(), "Only events reported by these sources.")
     q = search_field()
     sort = sort_field(Event)
 

@@ -2,12 +2,12 @@
 
 from flask import url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from api import formats
 from api.fields import Code, Region
 from api.pagination import LIST_HEADERS, paginate, take_paging
+from api.resource import Blueprint
 from api.schemas import QuerySchema, any_of, search_field
 from models.facts import TYPES, describe, timeline
 
@@ -34,7 +34,7 @@ class FactsQuery(QuerySchema):
         data_key="from", metadata={"description": "Only facts dated on or after."}
     )
     date_to = fields.Date(data_key="to", metadata={"description": "Only facts dated on or before."})
-    q = search_field()
+    q = search_field(order="; the timeline stays in date order")
 
 
 class FactSchema(Schema):

@@ -21,6 +21,18 @@ _ONE_PERIOD = r"\d{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?))?
 PERIOD_PATTERN = rf"^{_ONE_PERIOD}(/{_ONE_PERIOD})?$"
 
 
+def storable(number: Decimal) -> Decimal:
+    """`number`, if the decimal columns can hold it exactly; else a ValidationError."""
+    digits = number.normalize().as_tuple()
+    if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
+        raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
+    if len(digits.digits) > MAX_SIGNIFICANT_DIGITS or digits.exponent < -6:
+        raise ValidationError(
+            f"At most {MAX_SIGNIFICANT_DIGITS} significant digits and 6 decimal places."
+        )
+    return number
+
+
 class PeriodField(fields.String):
     """A reporting period: loads a label or interval, dumps the canonical label."""
 
@@ -53,14 +65,7 @@ class Number(fields.Decimal):
             number = super()._deserialize(value, attr, data, **kwargs)
         except InvalidOperation:
             raise ValidationError("Not a valid number.") from None
-        digits = number.normalize().as_tuple()
-        if abs(number) >= MAX_MAGNITUDE:
-            raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
-        if len(digits.digits) > MAX_SIGNIFICANT_DIGITS or digits.exponent < -6:
-            raise ValidationError(
-                f"At most {MAX_SIGNIFICANT_DIGITS} significant digits and 6 decimal places."
-            )
-        return number
+        return storable(number)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -118,7 +123,10 @@ class UTCDateTime(fields.AwareDateTime):
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
-        return moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            return moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValidationError("Out of range once converted to UTC.") from None
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
@@ -166,7 +174,4 @@ class QueryNumber(fields.Decimal):
         super().__init__(allow_nan=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        number = super()._deserialize(value, attr, data, **kwargs)
-        if abs(number) >= MAX_MAGNITUDE:
-            raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
-        return number
+        return storable(super()._deserialize(value, attr, data, **kwargs))

@@ -6,6 +6,7 @@ import io
 from flask import current_app, json, request
 from flask_smorest import abort
 from marshmallow import fields
+from werkzeug.datastructures import MIMEAccept
 
 MEDIA_TYPES = {
     "json": "application/json",
@@ -46,7 +47,9 @@ def negotiate(name: str | None, names=LIST_FORMATS) -> str:
         return name
     if not request.headers.get("Accept"):
         return "json"
-    best = request.accept_mimetypes.best_match(list(offered.values()))
+    # Media type parameters (charset=utf-8, header=present) do not change what we can send.
+    accept = MIMEAccept((value.split(";")[0].strip(), q) for value, q in request.accept_mimetypes)
+    best = accept.best_match(list(offered.values()))
     if best is None:
         _not_acceptable(f"Nothing here matches Accept: {request.headers['Accept']}", offered)
     return next(key for key, media_type in offered.items() if media_type == best)
@@ -54,6 +57,8 @@ def negotiate(name: str | None, names=LIST_FORMATS) -> str:
 
 def render(rows: list, schema, name: str, headers: dict):
     """The rows in the negotiated format (JSON is left to the view's response schema)."""
+    # The representation depends on Accept: caches must keep one per Accept header.
+    headers = headers | {"Vary": "Accept"}
     if name == "json":
         return rows, headers
     items = schema.dump(rows, many=True)

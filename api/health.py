@@ -1,11 +1,12 @@
 """Liveness and readiness probes for load balancers and orchestrators."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields
 from peewee import PeeweeException
 
-from models.db import database
+from api.resource import Blueprint
+from models.tables import Source
 
 blp = Blueprint("health", __name__, description="Probes for load balancers.")
 
@@ -29,7 +30,8 @@ class Readiness(MethodView):
     def get(self):
         """Tell whether the service can reach its database"""
         try:
-            database.execute_sql("SELECT 1")
+            # A real table, so that a database the schema was never created in is not ready.
+            Source.select().exists()
         except PeeweeException:
             abort(503, message="The database cannot be reached.")
         return {"status": "ok"}

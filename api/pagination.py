@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from flask import request, url_for
 from flask_smorest import abort
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
+from api.fields import storable
 from models.queries import after
 
 MAX_PAGE_SIZE = 1000
@@ -148,7 +149,15 @@ def _decode(cursor: str, order: list) -> list:
         return [
             _typed(column, value) for (column, _), value in zip(order, state["values"], strict=True)
         ]
-    except (ValueError, TypeError, KeyError, ArithmeticError, binascii.Error, UnicodeDecodeError):
+    except (
+        ValueError,
+        TypeError,
+        KeyError,
+        ArithmeticError,
+        ValidationError,
+        binascii.Error,
+        UnicodeDecodeError,
+    ):
         _bad_cursor("Not a cursor of this list in this order: pass a next_cursor back unchanged.")
 
 
@@ -174,6 +183,8 @@ def _typed(column, raw):
         raise ValueError
     if isinstance(value, int) and abs(value) >= 2**63 or isinstance(value, str) and "\x00" in value:
         raise ValueError
+    if isinstance(value, Decimal):
+        storable(value)
     return value
 
 

@@ -1,12 +1,15 @@
 """What every resource shares: lists in any format and page, ETags, and the two CRUD views."""
 
 import http
+import json
 import re
 
+import flask_smorest
 from flask import current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE, Schema
+from webargs.flaskparser import FlaskParser
 
 from api import formats
 from api.fields import MAX_ID
@@ -37,6 +40,23 @@ ETAG_HEADER = {
     }
 }
 VERSION_TAG = re.compile(r"([0-9]{1,9})(?:\.[0-9]{1,9})?")
+
+
+class Parser(FlaskParser):
+    """webargs' parser; JSON nested too deeply for Python's parser is malformed, not a crash."""
+
+    def _raw_load_json(self, req):
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError:
+            error = json.JSONDecodeError("nested too deeply", "", 0)
+            return self._handle_invalid_json_error(error, req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with our parser; every blueprint of the API is one."""
+
+    ARGUMENTS_PARSER = Parser()
 
 
 def list_response(model: type[Record], schema: Schema, args: dict):
@@ -140,7 +160,8 @@ def crud_blueprint(
         @_documents_errors(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(
             summary=f"Change some fields of a {singular}",
-            description="Send only the fields to change (JSON merge patch semantics).",
+            description="Send only the fields to change. null clears a field that may be "
+            "empty; a field with a default takes a value, not null.",
             parameters=[IF_MATCH],
         )
         def patch(self, data, **path):

@@ -10,25 +10,34 @@ from models.queries import DEFAULT_SORT, SORTS
 
 
 class InputSchema(Schema):
-    """Refuses text no backend can store: PostgreSQL's text types cannot hold NUL characters."""
+    """Refuses text no backend can store: NUL characters (PostgreSQL's text cannot hold them)
+    and unpaired surrogates (not UTF-8 at all)."""
 
     @pre_load
-    def _refuse_nul_characters(self, data, **kwargs):
+    def _refuse_unstorable_text(self, data, **kwargs):
         if isinstance(data, dict):
-            bad = [key for key, value in data.items() if _has_nul(value)]
+            bad = [key for key, value in data.items() if _unstorable(value)]
             if bad:
-                raise ValidationError({key: ["Text cannot contain NUL characters."] for key in bad})
+                message = "Text cannot contain NUL characters or unpaired surrogates."
+                raise ValidationError({key: [message] for key in bad})
         return data
 
 
-def _has_nul(value) -> bool:
+def _unstorable(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value
+        return "\x00" in value or not value.isascii() and not _is_utf8(value)
     if isinstance(value, list | dict):
-        return any(
-            _has_nul(item) for item in (value.values() if isinstance(value, dict) else value)
-        )
+        items = value.values() if isinstance(value, dict) else value
+        return any(_unstorable(item) for item in items)
     return False
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class RecordSchema(InputSchema):
@@ -95,7 +104,10 @@ class QuerySchema(InputSchema, PagingSchema):
     format = formats.format_field()
 
 
-def search_field() -> fields.Field:
+RANKED = "; best matches first unless `sort` is given"
+
+
+def search_field(order: str = RANKED) -> fields.Field:
     """The `q` parameter: full-text search over the list's texts and its sources' titles."""
     return fields.String(
         validate=[
@@ -103,8 +115,8 @@ def search_field() -> fields.Field:
             validate.Regexp(r"\W*\w", error="Give at least one word to search for."),
         ],
         metadata={
-            "description": "Full-text search: every word must match (stemmed, so `vehicle` "
-            "finds `vehicles`); best matches first unless `sort` is given.",
+            "description": "Full-text search over titles, summaries, quotes and source titles: "
+            f"every word must match (stemmed, so `vehicle` finds `vehicles`){order}.",
             "example": "new energy",
         },
     )

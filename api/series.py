@@ -2,12 +2,12 @@
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import RAISE, Schema, fields, validate
 
 from api import formats
 from api.charts import series_svg
 from api.fields import Code, Number, PeriodField, QueryId, Region
+from api.resource import Blueprint
 from api.schemas import InputSchema
 from models import series as model
 from models.periods import FREQUENCIES
@@ -149,12 +149,14 @@ class Series(MethodView):
     def get(self, args):
         """Read a series, ordered by period, optionally transformed"""
         name = formats.negotiate(args.pop("format", None), SERIES_FORMATS)
-        args["source"] = args.pop("source", None)
         found = model.series(args.pop("indicator"), args.pop("region"), args.pop("segment"), **args)
+        vary = {"Vary": "Accept"}
         if name == "svg":
-            return current_app.response_class(series_svg(found), mimetype="image/svg+xml")
+            return current_app.response_class(
+                series_svg(found), mimetype="image/svg+xml", headers=vary
+            )
         if name == "csv":
             points = PointSchema(many=True).dump(found.points)
             body = formats.to_csv(points, list(PointSchema().dump_fields))
-            return current_app.response_class(body, mimetype="text/csv")
-        return found
+            return current_app.response_class(body, mimetype="text/csv", headers=vary)
+        return found, vary

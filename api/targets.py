@@ -2,7 +2,7 @@
 
 from marshmallow import fields, validate
 
-from api.fields import Code, Id, Number, PeriodField, Region
+from api.fields import Code, Id, Number, PeriodField, QueryId, Region
 from api.resource import crud_blueprint
 from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
 from models.tables import Target
@@ -117,6 +117,9 @@ class TargetQuery(QuerySchema):
     status = any_of(
         fields.String(validate=validate.OneOf(STATUSES)), "Only targets in these statuses."
     )
+    industry = any_of(Code(), "Only targets of these industries.")
+    source_id = any_of(QueryId(), "Only targets reported by these sources.")
+    event_id = any_of(QueryId(), "Only targets announced at these events.")
     year_from = fields.Integer(
         validate=validate.Range(min=1, max=9999),
         metadata={"description": "Only targets due in this year or later."},

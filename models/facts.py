@@ -82,7 +82,7 @@ PARTS = {
 def timeline(types=TYPES, region=None, industry=None, date_from=None, date_to=None, q=None):
     """Every matching fact as a dict, oldest first (then by type and id); see `describe`."""
     parts = []
-    for name in types:
+    for name in dict.fromkeys(types):  # types=event,event is still one list of events
         select, model, region_column, industry_column, date_column = PARTS[name]
         query = select()
         if region:

@@ -11,7 +11,7 @@ _LABEL = re.compile(
     r"(?P<year>\d{4})"
     r"(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>\d{2})(?:-(?P<day>\d{2}))?))?"
 )
-# Grouped so that a malformed half or quarter (2025-Q5) fails instead of parsing as something else.
+# Something shaped like a half or quarter, for a more useful message when it is out of range.
 _HALF_OR_QUARTER = re.compile(r"\d{4}-[HQ]\d+")
 
 
@@ -31,12 +31,20 @@ class Period:
         message fit for a client.
         """
         text = text.strip()
+        if len(text) > 64:
+            raise ValueError("Not a period: too long.")
         if "/" in text:
             first, _, last = text.partition("/")
-            start, end = cls.parse(first).start, cls.parse(last).end
+            if "/" in last:
+                raise ValueError(f"Not a period: {text[:40]!r} (an interval has one /).")
+            start, end = cls._single(first).start, cls._single(last).end
             if end < start:
                 raise ValueError(f"Period {text!r} ends before it starts.")
             return cls(start, end)
+        return cls._single(text)
+
+    @classmethod
+    def _single(cls, text: str) -> "Period":
         match = _LABEL.fullmatch(text)
         if not match:
             hint = (
@@ -88,10 +96,10 @@ class Period:
         """The canonical label: the shortest form that names exactly this period."""
         start = self.start
         return {
-            "annual": f"{start.year}",
-            "semiannual": f"{start.year}-H{1 + start.month // 7}",
-            "quarterly": f"{start.year}-Q{1 + start.month // 3}",
-            "monthly": f"{start:%Y-%m}",
+            "annual": f"{start.year:04}",
+            "semiannual": f"{start.year:04}-H{1 + start.month // 7}",
+            "quarterly": f"{start.year:04}-Q{1 + start.month // 3}",
+            "monthly": f"{start.year:04}-{start.month:02}",
             "daily": start.isoformat(),
         }.get(self.frequency, f"{start.isoformat()}/{self.end.isoformat()}")
 
@@ -101,6 +109,8 @@ class Period:
     def previous(self) -> "Period | None":
         """The period of the same frequency just before this one (None if irregular)."""
         months = _MONTHS.get(self.frequency)
+        if self.start == date.min:
+            return None
         day_before = self.start - timedelta(days=1)
         if months:
             return Period(_add_months(self.start, -months), day_before)
@@ -110,6 +120,8 @@ class Period:
 
     def year_earlier(self) -> "Period | None":
         """The same period one year before (None for 29 February, which has no twin)."""
+        if self.start.year == date.min.year:
+            return None
         if self.start.day == 1 and self.end == _month_end(self.end.year, self.end.month):
             end = _add_months(self.end.replace(day=1), -12)
             return Period(_add_months(self.start, -12), _month_end(end.year, end.month))

@@ -23,7 +23,7 @@ from models.tables import (
 
 def fetch(model: type[Record], key) -> Record:
     """The record with primary key `key`, or NotFound."""
-    sql, params = _fetch_sql(model, database.obj)
+    sql, params = _fetch_sql(model, type(database.obj))
     row = next(iter(model.raw(sql, *params[:-1], key)), None)
     if row is None:
         raise NotFound(f"There is no {_label(model)} {key}.")
@@ -31,7 +31,7 @@ def fetch(model: type[Record], key) -> Record:
 
 
 @cache
-def _fetch_sql(model: type[Record], backend) -> tuple[str, list]:
+def _fetch_sql(model: type[Record], backend: type) -> tuple[str, list]:
     # Reading one record is the hottest path; building its SQL anew each time cost more
     # than running it. The SQL differs per backend (placeholders, quoting), hence the key.
     # The primary key is the last parameter; 0 stands in for it.
@@ -60,7 +60,7 @@ def update(model: type[Record], key, data: dict, versions: set[int] | None) -> R
     with database.atomic():
         row = _current(model, key, versions)
         if pk.name in data and data[pk.name] != key:
-            raise Invalid({pk.name: f"The {pk.name} of a {_label(model)} cannot change."})
+            raise Invalid({pk.name: f"The {pk.name} of {_a(model)} cannot change."})
         changes = _prepared(model, data)
         _check(model, {**row.__data__, **changes}, key=key)
         query = model.update(**changes, version=model.version + 1, updated_at=utc_now()).where(
@@ -134,6 +134,11 @@ def _label(model: type[Model]) -> str:
     return model.__name__.lower()
 
 
+def _a(model: type[Model]) -> str:
+    label = _label(model)
+    return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
+
+
 def _prepared(model: type[Record], data: dict) -> dict:
     """The client's fields plus what is derived from them (a statistic's frequency)."""
     data = dict(data)
@@ -163,7 +168,7 @@ def _check(model: type[Record], record: dict, key) -> None:
         twin = same.scalar()
         if twin is not None:
             raise Conflict(
-                f"A {_label(model)} with the same {', '.join(model.natural_key)} "
+                f"{_a(model).capitalize()} with the same {', '.join(model.natural_key)} "
                 f"already exists: {twin}."
             )
 

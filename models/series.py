@@ -75,6 +75,11 @@ def series(
         errors["segment"] = f"There is no segment {segment!r}."
     elif transform == "share" and whole is None:
         errors["share_of"] = f"Segment {segment!r} has no parent: say which segment with share_of."
+    if share_of is not None:
+        if transform != "share":
+            errors["share_of"] = "share_of only applies to transform=share."
+        elif not Segment.select().where(Segment.code == share_of).exists():
+            errors["share_of"] = f"There is no segment {share_of!r}."
     if errors:
         raise Invalid(errors, location="query")
 
@@ -162,7 +167,11 @@ def _point(period: Period, row, transform: str, others: dict) -> Point:
         return point
     shift, point.note = COMPARED_WITH[transform]
     point.value = None
-    other = others.get(shift(period))
+    compared = shift(period)
+    if compared is None:
+        point.note = f"No comparable period: {period} is {_incomparable(period)}."
+        return point
+    other = others.get(compared)
     if other is None:
         return point
     point.basis, point.basis_statistic_id, point.basis_source_id = (
@@ -180,6 +189,12 @@ def _point(period: Period, row, transform: str, others: dict) -> Point:
     else:
         point.value = _percent(row.value / other.value - 1)
     return point
+
+
+def _incomparable(period: Period) -> str:
+    if period.frequency == "irregular":
+        return "irregular, so it has no previous period of the same length"
+    return "a day that recurs only in leap years, or the first period on the calendar"
 
 
 def _percent(ratio: Decimal) -> Decimal:

@@ -158,8 +158,9 @@ class EventTopic(BaseModel):
 
 class Statistic(Cited, Record):
     id = AutoField()
+    # No index of its own: the natural key's index starts with it.
     indicator = ForeignKeyField(
-        Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False
+        Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=False
     )
     region = CharField(8)
     segment = ForeignKeyField(
@@ -207,7 +208,7 @@ class Target(Cited, Record):
     title = CharField(500)
     issuer = CharField(200, null=True)
     region = CharField(8, index=True)
-    industry = CharField(64, null=True)
+    industry = CharField(64, null=True, index=True)
     indicator = ForeignKeyField(
         Indicator, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
     )
@@ -230,7 +231,7 @@ class Target(Cited, Record):
     baseline_period_start = DateField(null=True)
     baseline_period_end = DateField(null=True)
     status = CharField(16, default="active", index=True)
-    announced_on = DateField(null=True)
+    announced_on = DateField(null=True, index=True)
     source = ForeignKeyField(
         Source, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
     )

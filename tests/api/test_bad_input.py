@@ -190,3 +190,32 @@ def test_nul_characters_are_refused_on_every_backend(client, method, path, body,
 def test_a_path_code_that_cannot_exist_is_404(client):
     assert client.get("/v1/indicators/vehicle%00exports").status_code == 404
     assert client.get("/v1/indicators/Vehicle_Exports").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("collection", "field", "value"),
+    [
+        ("events", "title", "\ud800 unpaired"),
+        ("sources", "retrieved_at", "0001-01-01T00:00:00+01:00"),
+        ("sources", "retrieved_at", "9999-12-31T23:59:59-01:00"),
+        ("statistics", "period", "/".join(["2025"] * 1200)),
+    ],
+)
+def test_values_no_backend_can_hold_are_422(client, collection, field, value):
+    body = dict(VALID[collection]) | {field: value}
+    response = client.post(f"/v1/{collection}", json=body)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"][0]["pointer"] == f"/{field}"
+
+
+def test_json_nested_too_deeply_is_400(client):
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post("/v1/events", data=body, content_type="application/json")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query", ["value_min=1e-20000", "value_max=1E%2B999999", "value_min=sNaN", "value_max=inf"]
+)
+def test_numbers_no_column_can_hold_are_422(client, query):
+    assert client.get(f"/v1/statistics?{query}").status_code == 422

@@ -92,3 +92,15 @@ def test_unreachable_database_is_503_problem_and_not_ready():
 
 def test_ready_when_database_answers(client):
     assert client.get("/readyz").get_json() == {"status": "ok"}
+
+
+def test_a_database_without_its_tables_is_not_ready_and_errors_are_500(tmp_path):
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "PROPAGATE_EXCEPTIONS": False}
+    )
+    client = app.test_client()
+    assert_problem(client.get("/readyz"), 503)
+    # Not a passing outage, so no Retry-After: a bug or a missing `industry-facts init-db`.
+    response = client.get("/v1/statistics")
+    assert_problem(response, 500)
+    assert "Retry-After" not in response.headers

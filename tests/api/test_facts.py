@@ -55,3 +55,7 @@ def test_timeline_pages_and_formats(client):
     assert response.mimetype == "text/csv"
     assert response.get_data(as_text=True).count("\r\n") == 2  # header and one row
     assert client.get("/v1/facts?types=rumour").status_code == 422
+
+
+def test_a_type_named_twice_is_listed_once(client):
+    assert len(timeline(client, "types=event,event")) == 1

@@ -317,3 +317,49 @@ def test_source_and_vocabulary_filters(client, path, n):
 def test_vocabulary_sort(client):
     names = [s["name"] for s in client.get("/v1/segments?sort=-name").json]
     assert names == sorted(names, reverse=True)
+
+
+def test_forged_cursor_numbers_are_422(client):
+    import base64
+
+    state = json.dumps({"keys": ["value", "id"], "values": ["1E+999999", 1]})
+    cursor = base64.urlsafe_b64encode(state.encode()).decode().rstrip("=")
+    assert client.get(f"/v1/statistics?sort=value&cursor={cursor}").status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("accept", "media_type"),
+    [
+        ("application/json; charset=utf-8", "application/json"),
+        ("text/csv; header=present", "text/csv"),
+    ],
+)
+def test_accept_parameters_do_not_matter(client, accept, media_type):
+    response = client.get("/v1/statistics", headers={"Accept": accept})
+    assert response.status_code == 200 and response.mimetype == media_type
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/statistics",
+        "/v1/statistics?format=csv",
+        "/v1/series?indicator=vehicle_exports&region=CN&segment=total",
+    ],
+)
+def test_responses_that_depend_on_accept_say_so(client, path):
+    assert client.get(path).headers["Vary"] == "Accept"
+
+
+@pytest.mark.parametrize(
+    ("path", "n"),
+    [
+        ("/v1/events?source_id=1", 1),
+        ("/v1/events?source_id=2", 0),
+        ("/v1/targets?industry=automotive", 2),
+        ("/v1/targets?source_id=1&event_id=1", 2),
+        ("/v1/targets?event_id=2", 0),
+    ],
+)
+def test_more_fact_filters(client, path, n):
+    assert len(client.get(path).json) == n

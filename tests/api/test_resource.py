@@ -295,3 +295,11 @@ def test_a_fact_is_revalidated_when_its_source_changes(client):
         ).status_code
         == 200
     )
+
+
+def test_patch_null_clears_an_optional_field_and_is_refused_elsewhere(client):
+    cleared = client.patch("/v1/events/1", json={"theme": None}, headers={"If-Match": "*"})
+    assert cleared.status_code == 200 and cleared.json["theme"] is None
+    for field in ("title", "topics"):
+        response = client.patch("/v1/events/1", json={field: None}, headers={"If-Match": "*"})
+        assert response.status_code == 422

@@ -88,3 +88,34 @@ def test_bad_series_requests(client, query, status, name):
     assert response.status_code == status
     if name:
         assert response.json["errors"][0]["parameter"] == name
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "indicator=vehicle_exports&region=CN&segment=new_energy_vehicles&transform=share&share_of=nope",
+        "indicator=vehicle_exports&region=CN&segment=new_energy_vehicles&share_of=total",
+    ],
+)
+def test_share_of_must_name_a_segment_and_a_share(client, query):
+    response = client.get(f"/v1/series?{query}")
+    assert response.status_code == 422
+    assert response.json["errors"][0]["parameter"] == "share_of"
+
+
+def test_an_irregular_period_says_why_it_has_no_change(client):
+    client.post(
+        "/v1/statistics",
+        json={
+            "indicator": "vehicle_exports",
+            "region": "DE",
+            "segment": "total",
+            "period": "2025-01-01/2025-04-30",
+            "value": 5,
+            "source_id": 1,
+        },
+    )
+    point = client.get(
+        "/v1/series?indicator=vehicle_exports&region=DE&segment=total&transform=change"
+    ).json["points"][0]
+    assert point["value"] is None and point["note"].startswith("No comparable period")

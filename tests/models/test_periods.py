@@ -71,3 +71,41 @@ def test_parse(text, label, start, end, frequency):
 def test_invalid(text, reason):
     with pytest.raises(ValueError, match=reason):
         Period.parse(text)
+
+
+@pytest.mark.parametrize("text", ["2025/2026/2027", "/".join(["2025"] * 1200), "2025" * 20])
+def test_only_one_interval_and_bounded_length(text):
+    with pytest.raises(ValueError, match="Not a period"):
+        Period.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"), [("0001", "0001"), ("0999-Q2", "0999-Q2"), ("0999-03", "0999-03")]
+)
+def test_early_years_keep_four_digits(text, label):
+    assert Period.parse(text).label == label
+    assert Period.parse(label) == Period.parse(text)
+
+
+def test_the_first_period_on_the_calendar_has_nothing_before_it():
+    first = Period.parse("0001")
+    assert first.previous() is None and first.year_earlier() is None
+    assert Period.parse("0001-01-01").previous() is None
+
+
+@pytest.mark.parametrize(
+    ("text", "previous", "year_earlier"),
+    [
+        ("2025-Q1", "2024-Q4", "2024-Q1"),
+        ("2025-H1", "2024-H2", "2024-H1"),
+        ("2025-03", "2025-02", "2024-03"),
+        ("2025", "2024", "2024"),
+        ("2024-03-01", "2024-02-29", "2023-03-01"),
+        ("2024-02-29", "2024-02-28", None),
+        ("2025-01-01/2025-04-30", None, "2024-01-01/2024-04-30"),
+    ],
+)
+def test_comparison_periods(text, previous, year_earlier):
+    period = Period.parse(text)
+    assert (period.previous() and period.previous().label) == previous
+    assert (period.year_earlier() and period.year_earlier().label) == year_earlier
