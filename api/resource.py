@@ -14,7 +14,7 @@ from webargs.flaskparser import FlaskParser
 from api import formats
 from api.fields import MAX_ID
 from api.pagination import LIST_HEADERS, paginate, take_paging
-from models import queries, records
+from models import checks, queries, records
 from models.tables import Record
 
 IF_MATCH = {
@@ -66,7 +66,7 @@ def list_response(model: type[Record], schema: Schema, args: dict):
     sort, words = args.pop("sort", None), args.pop("q", None)
     query, order = queries.listing(model, args, sort, words)
     rows, headers = paginate(query, order, **paging)
-    return formats.render(rows, schema, name, headers)
+    return formats.render(checks.annotate(model, rows), schema, name, headers)
 
 
 def etag(row: Record) -> str:
@@ -117,6 +117,9 @@ def crud_blueprint(
     key = f"<int(max={MAX_ID}):{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
 
+    def checked(row: Record) -> Record:
+        return checks.annotate(model, [row])[0]
+
     class Collection(MethodView):
         @blp.arguments(query_schema, location="query", unknown=RAISE)
         @blp.response(200, schema(many=True), headers=LIST_HEADERS)
@@ -135,7 +138,7 @@ def crud_blueprint(
         @_documents_errors(blp, 400, 409, 413)
         @blp.doc(summary=f"Create a {singular}")
         def post(self, data):
-            row = records.create(model, data)
+            row = checked(records.create(model, data))
             location = url_for(f"{name}.{title}ById", **{pk.name: row._pk})
             return row, {"Location": location, "ETag": etag(row)}
 
@@ -145,14 +148,14 @@ def crud_blueprint(
         @_documents_errors(blp, 404)
         @blp.doc(summary=f"Read a {singular}", parameters=[IF_NONE_MATCH])
         def get(self, **path):
-            return with_etag(records.fetch(model, path[pk.name]))
+            return with_etag(checked(records.fetch(model, path[pk.name])))
 
         @blp.arguments(schema)
         @blp.response(200, schema, headers=ETAG_HEADER)
         @_documents_errors(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(summary=f"Replace a {singular}", parameters=[IF_MATCH])
         def put(self, data, **path):
-            row = records.update(model, path[pk.name], data, expected_versions())
+            row = checked(records.update(model, path[pk.name], data, expected_versions()))
             return row, {"ETag": etag(row)}
 
         @blp.arguments(schema(partial=True))
@@ -165,7 +168,7 @@ def crud_blueprint(
             parameters=[IF_MATCH],
         )
         def patch(self, data, **path):
-            row = records.update(model, path[pk.name], data, expected_versions())
+            row = checked(records.update(model, path[pk.name], data, expected_versions()))
             return row, {"ETag": etag(row)}
 
         @blp.response(204)

@@ -69,6 +69,34 @@ class StatisticSchema(SourcedSchema):
         validate=validate.OneOf(CHANGE_BASES),
         metadata={"description": "What change_pct compares with.", "example": "yoy"},
     )
+    implied_prior_value = Number(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The value a period earlier (change_basis) that change_pct implies, "
+            "as precise as `value`.",
+            "example": 1323392,
+        },
+    )
+    derived_change_pct = Number(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The change computed from the stored comparison observation, when "
+            "there is one (2 decimals).",
+            "example": 7.33,
+        },
+    )
+    change_consistent = fields.Boolean(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Whether change_pct agrees with derived_change_pct within the "
+            "rounding the figures allow (half a unit of each one's last significant digit); "
+            "null without a comparison observation.",
+            "example": True,
+        },
+    )
     event_id = Id(
         attribute="event",
         load_default=None,

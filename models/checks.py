@@ -1,0 +1,288 @@
+"""Checks on the numbers: a stated change against the data, parts against their whole, and
+sources against each other; each within the rounding the figures themselves allow."""
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from peewee import Tuple, ValuesList, fn
+
+from models.periods import Period
+from models.tables import Segment, Statistic
+
+PERCENT = Decimal("0.01")
+# Which period a stated change compares with.
+COMPARED_PERIOD = {"yoy": Period.year_earlier, "previous_period": Period.previous}
+
+
+def precision(value: Decimal) -> Decimal:
+    """Half a unit of the last significant digit: how far a rounded figure may be off.
+
+    1420000 ("1.42 million") may be off by 5000, 7.3 by 0.05, and 242000 by 500. A figure
+    that is exact beyond its trailing zeros is checked no more strictly than this.
+    """
+    exponent = value.normalize().as_tuple().exponent
+    return Decimal(5).scaleb(exponent - 1) if value else Decimal(0)
+
+
+@dataclass
+class DerivedChange:
+    implied_prior_value: Decimal | None = None
+    derived_change_pct: Decimal | None = None
+    change_consistent: bool | None = None
+
+
+def annotate(model, rows: list) -> list:
+    """Set each statistic's derived-change fields (no-op for other records); returns rows."""
+    if model is Statistic:
+        derived = derived_changes(rows)
+        for row in rows:
+            row.__dict__.update(vars(derived.get(row.id, DerivedChange())))
+    return rows
+
+
+def derived_changes(rows) -> dict[int, DerivedChange]:
+    """For each statistic with a stated change: the prior value it implies, and, where the
+    compared observation is stored, the change computed from it and whether the two agree."""
+    wanted = {}
+    for row in rows:
+        shift = COMPARED_PERIOD.get(row.change_basis)
+        prior = shift(row.period) if shift and row.change_pct is not None else None
+        if prior:
+            wanted[row.id] = (row.indicator_id, row.region, row.segment_id, prior.start, prior.end)
+    priors = _values(set(wanted.values()))
+    result = {}
+    for row in rows:
+        if row.change_pct is None:
+            continue
+        derived = DerivedChange(implied_prior_value=_implied_prior(row.value, row.change_pct))
+        prior = priors.get(wanted.get(row.id))
+        if prior:
+            derived.derived_change_pct = (row.value / prior * 100 - 100).quantize(
+                PERCENT, rounding=ROUND_HALF_UP
+            )
+            derived.change_consistent = _consistent(row.value, prior, row.change_pct)
+        result[row.id] = derived
+    return result
+
+
+def _implied_prior(value: Decimal, change_pct: Decimal) -> Decimal | None:
+    if change_pct == -100:
+        return None
+    prior = value / (1 + change_pct / 100)
+    # As precise as the value it was derived from, and no more.
+    places = max(-value.normalize().as_tuple().exponent, 0)
+    return prior.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _consistent(value: Decimal, prior: Decimal, stated: Decimal) -> bool:
+    """Whether some values within rounding of the stored ones give the stated change."""
+    dv, dp, dc = precision(value), precision(prior), precision(stated)
+    if prior - dp <= 0:
+        return True
+    low = ((value - dv) / (prior + dp) - 1) * 100
+    high = ((value + dv) / (prior - dp) - 1) * 100
+    return low <= stated + dc and stated - dc <= high
+
+
+def _values(keys: set) -> dict:
+    """(indicator, region, segment, start, end) -> value, of the most recently stored figure."""
+    if not keys:
+        return {}
+    columns = (
+        Statistic.indicator,
+        Statistic.region,
+        Statistic.segment,
+        Statistic.period_start,
+        Statistic.period_end,
+    )
+    query = (
+        Statistic.select(*columns, Statistic.value)
+        .where(Tuple(*columns).in_(ValuesList(list(keys))))
+        .order_by(Statistic.id)
+        .tuples()
+    )
+    return {row[:5]: row[5] for row in query}
+
+
+def _key_columns(segment_column):
+    return (
+        Statistic.indicator,
+        Statistic.region,
+        segment_column,
+        Statistic.period_start,
+        Statistic.period_end,
+    )
+
+
+def reconciliation_groups(filters: dict):
+    """Each (indicator, region, parent segment, period, source) with parts stored, in order."""
+    columns = (*_key_columns(Segment.parent), Statistic.source)
+    query = (
+        Statistic.select(*columns)
+        .join(Segment)
+        .where(Segment.parent.is_null(False), *_conditions(filters))
+        .group_by(*columns)
+        .order_by(*columns)
+        .tuples()
+    )
+    return query
+
+
+def reconcile(groups: list[tuple]) -> list[dict]:
+    """Whether the additive parts of each group sum to their whole, within rounding."""
+    if not groups:
+        return []
+    parents = {(i, r, p, s, e, src) for i, r, p, s, e, src in groups}
+    keys = [(i, r, s, e, src) for i, r, _, s, e, src in groups]
+    rows = (
+        Statistic.select(
+            Statistic.id,
+            Statistic.indicator,
+            Statistic.region,
+            Statistic.segment,
+            Statistic.period_start,
+            Statistic.period_end,
+            Statistic.source,
+            Statistic.value,
+            Segment.parent,
+            Segment.additive,
+        )
+        .join(Segment)
+        .where(
+            Tuple(
+                Statistic.indicator,
+                Statistic.region,
+                Statistic.period_start,
+                Statistic.period_end,
+                Statistic.source,
+            ).in_(ValuesList(keys))
+        )
+        .namedtuples()
+    )
+    by_group = {group: {"whole": None, "parts": [], "overlapping": []} for group in parents}
+    for row in rows:
+        base = (row.indicator, row.region)
+        tail = (row.period_start, row.period_end, row.source)
+        whole_group = (*base, row.segment, *tail)
+        if whole_group in by_group:
+            by_group[whole_group]["whole"] = row
+        part_group = (*base, row.parent, *tail)
+        if part_group in by_group:
+            by_group[part_group]["parts" if row.additive else "overlapping"].append(row)
+    expected = _additive_children()
+    for found in by_group.values():  # a stable order, whatever the backend returned
+        found["parts"].sort(key=lambda row: row.segment)
+        found["overlapping"].sort(key=lambda row: row.segment)
+    return [_reconciled(group, by_group[group], expected) for group in groups]
+
+
+def _reconciled(group, found, expected) -> dict:
+    indicator, region, parent, start, end, source = group
+    parts, whole = found["parts"], found["whole"]
+    present = {row.segment for row in parts}
+    missing = sorted(expected.get(parent, set()) - present)
+    result = {
+        "indicator": indicator,
+        "region": region,
+        "period": Period(start, end),
+        "source_id": source,
+        "segment": parent,
+        "value": whole.value if whole else None,
+        "parts": [{"segment": r.segment, "value": r.value} for r in parts],
+        "overlapping": [{"segment": r.segment, "value": r.value} for r in found["overlapping"]],
+        "missing_parts": missing,
+        "parts_sum": None,
+        "difference": None,
+        "tolerance": None,
+    }
+    if whole is None or missing or not parts:
+        result["status"] = "incomplete"
+        return result
+    total = sum(row.value for row in parts)
+    tolerance = precision(whole.value) + sum(precision(row.value) for row in parts)
+    result |= {"parts_sum": total, "difference": total - whole.value, "tolerance": tolerance}
+    result["status"] = "consistent" if abs(total - whole.value) <= tolerance else "inconsistent"
+    return result
+
+
+def _additive_children() -> dict[str, set]:
+    children = {}
+    for code, parent in (
+        Segment.select(Segment.code, Segment.parent)
+        .where(Segment.additive, Segment.parent.is_null(False))
+        .tuples()
+    ):
+        children.setdefault(parent, set()).add(code)
+    return children
+
+
+def conflict_groups(filters: dict):
+    """Each series point (indicator, region, segment, period) with differing reports, in order."""
+    columns = _key_columns(Statistic.segment)
+    query = Statistic.select(*columns)
+    if conditions := _conditions(filters):
+        query = query.where(*conditions)
+    return (
+        query.group_by(*columns)
+        .having(
+            fn.COUNT(Statistic.source.distinct()) > 1,
+            fn.MIN(Statistic.value) != fn.MAX(Statistic.value),
+        )
+        .order_by(*columns)
+        .tuples()
+    )
+
+
+def conflicts(groups: list[tuple]) -> list[dict]:
+    """The reports behind each conflicting point, and whether they differ beyond rounding."""
+    if not groups:
+        return []
+    rows = (
+        Statistic.select(
+            *_key_columns(Statistic.segment), Statistic.id, Statistic.source, Statistic.value
+        )
+        .where(Tuple(*_key_columns(Statistic.segment)).in_(ValuesList(groups)))
+        .order_by(Statistic.source, Statistic.id)
+        .namedtuples()
+    )
+    reports = {group: [] for group in groups}
+    for row in rows:
+        reports[(row.indicator, row.region, row.segment, row.period_start, row.period_end)].append(
+            row
+        )
+    return [_conflict(group, reports[group]) for group in groups]
+
+
+def _conflict(group, rows) -> dict:
+    indicator, region, segment, start, end = group
+    low = max(rows, key=lambda r: r.value - precision(r.value), default=None)
+    high = min(rows, key=lambda r: r.value + precision(r.value), default=None)
+    # Reports agree within rounding when some single value lies within every one's rounding.
+    beyond = low is not None and low.value - precision(low.value) > high.value + precision(
+        high.value
+    )
+    return {
+        "indicator": indicator,
+        "region": region,
+        "segment": segment,
+        "period": Period(start, end),
+        "reports": [{"statistic_id": r.id, "source_id": r.source, "value": r.value} for r in rows],
+        "spread": max(r.value for r in rows) - min(r.value for r in rows),
+        "beyond_rounding": beyond,
+    }
+
+
+def _conditions(filters: dict) -> list:
+    conditions = []
+    for name, column in (
+        ("indicator", Statistic.indicator),
+        ("region", Statistic.region),
+        ("source_id", Statistic.source),
+    ):
+        if filters.get(name):
+            conditions.append(column.in_(filters[name]))
+    if filters.get("period_from"):
+        conditions.append(Statistic.period_end >= filters["period_from"].start)
+    if filters.get("period_to"):
+        conditions.append(Statistic.period_start <= filters["period_to"].end)
+    return conditions
