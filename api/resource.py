@@ -59,14 +59,17 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
 
-def list_response(model: type[Record], schema: Schema, args: dict):
+def list_response(model: type[Record], schema: Schema, args: dict, embeds: dict):
     """One page of a filtered, sorted, searched list, in the format the client asked for."""
     name = formats.negotiate(args.pop("format", None))
     paging = take_paging(args)
-    sort, words = args.pop("sort", None), args.pop("q", None)
+    sort, words, include = args.pop("sort", None), args.pop("q", None), args.pop("include", ())
     query, order = queries.listing(model, args, sort, words)
     rows, headers = paginate(query, order, **paging)
-    return formats.render(checks.annotate(model, rows), schema, name, headers)
+    for row in checks.annotate(model, rows):
+        for key in dict.fromkeys(include):
+            setattr(row, key, embeds[key](row))
+    return formats.render(rows, schema, name, headers)
 
 
 def etag(row: Record) -> str:
@@ -109,8 +112,12 @@ def crud_blueprint(
     query_schema: type[Schema],
     *,
     description: str,
+    embeds: dict | None = None,
 ) -> Blueprint:
-    """A blueprint at /v1/<name> with list, create, read, replace, update and delete."""
+    """A blueprint at /v1/<name> with list, create, read, replace, update and delete.
+
+    `embeds` maps an `include=` name to what computes it for a listed record.
+    """
     singular = model.__name__.lower()
     title = name.capitalize()
     pk = model._meta.primary_key
@@ -131,7 +138,7 @@ def crud_blueprint(
             responses={200: {"content": formats.LIST_CONTENT}},
         )
         def get(self, args):
-            return list_response(model, schema(), args)
+            return list_response(model, schema(), args, embeds or {})
 
         @blp.arguments(schema)
         @blp.response(201, schema, headers=ETAG_HEADER)

@@ -1,14 +1,72 @@
 """Targets: what someone has committed to reach, by when."""
 
-from marshmallow import fields, validate
+from flask.views import MethodView
+from marshmallow import Schema, fields, validate
 
-from api.fields import Code, Id, Number, PeriodField, QueryId, Region
+from api.fields import MAX_ID, Code, Id, Number, PeriodField, QueryId, Region
 from api.resource import crud_blueprint
 from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
+from models import progress as target_progress
+from models import records
 from models.tables import Target
 
 DIRECTIONS = ("at_least", "at_most", "exactly")
 STATUSES = ("active", "achieved", "missed", "withdrawn")
+
+
+class ProgressSchema(Schema):
+    status = fields.String(
+        metadata={
+            "description": "met, on_track, off_track or insufficient_data: see the operation's "
+            "description for the rules.",
+            "enum": ["met", "on_track", "off_track", "insufficient_data"],
+            "example": "met",
+        }
+    )
+    basis = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "annual when a full-year figure exists; else the frequency of the "
+            "latest (partial) period.",
+            "example": "quarterly",
+        },
+    )
+    partial = fields.Boolean(
+        allow_none=True,
+        metadata={
+            "description": "True when the figure covers less than a year: reported as "
+            "it is, never annualized.",
+            "example": True,
+        },
+    )
+    period = PeriodField(
+        allow_none=True, metadata={"description": "The period of `actual`.", "example": "2025-Q1"}
+    )
+    actual = Number(
+        allow_none=True, metadata={"description": "The latest figure, in `unit`.", "example": 31.06}
+    )
+    unit = fields.String(metadata={"description": "The target's unit.", "example": "percent"})
+    percent_reached = Number(
+        allow_none=True, metadata={"description": "actual / target_value, in percent."}
+    )
+    gap = Number(allow_none=True, metadata={"description": "target_value minus actual."})
+    years_left = fields.Integer(
+        allow_none=True, metadata={"description": "From the actual's year to the target's."}
+    )
+    required_annual_growth_pct = Number(
+        allow_none=True,
+        metadata={
+            "description": "Compound annual growth needed from the latest annual "
+            "figure to reach the target in time."
+        },
+    )
+    achieved_annual_growth_pct = Number(
+        allow_none=True,
+        metadata={
+            "description": "Compound annual growth between the first and the latest annual figures."
+        },
+    )
+    note = fields.String(allow_none=True, metadata={"description": "Why a figure is missing."})
 
 
 class TargetSchema(SourcedSchema):
@@ -102,6 +160,11 @@ class TargetSchema(SourcedSchema):
         allow_none=True,
         metadata={"description": "When it was announced.", "example": "2025-05-10"},
     )
+    progress = fields.Nested(
+        ProgressSchema,
+        dump_only=True,
+        metadata={"description": "Present with include=progress."},
+    )
     event_id = Id(
         attribute="event",
         load_default=None,
@@ -128,6 +191,10 @@ class TargetQuery(QuerySchema):
         validate=validate.Range(min=1, max=9999),
         metadata={"description": "Only targets due in this year or earlier."},
     )
+    include = any_of(
+        fields.String(validate=validate.OneOf(["progress"])),
+        "progress: embed each target's progress (as GET /v1/targets/{id}/progress).",
+    )
     q = search_field()
     sort = sort_field(Target)
 
@@ -138,4 +205,18 @@ blp = crud_blueprint(
     TargetSchema,
     TargetQuery,
     description="Commitments (30 million vehicle exports by 2030), each citing its source.",
+    embeds={"progress": target_progress.progress},
 )
+
+
+@blp.route(
+    f"/<int(max={MAX_ID}):id>/progress",
+    parameters=[{"in": "path", "name": "id", "description": "The target's id."}],
+)
+class TargetProgress(MethodView):
+    @blp.response(200, ProgressSchema)
+    @blp.alt_response(404, response="NOT_FOUND")
+    @blp.doc(description=target_progress.__doc__.split("\n", 1)[1].strip())
+    def get(self, id):
+        """Measure a target against the latest statistics"""
+        return target_progress.progress(records.fetch(Target, id))

@@ -83,7 +83,7 @@ def series(
     if errors:
         raise Invalid(errors, location="query")
 
-    observed = _observations(indicator, region, segment, source, frequency)
+    observed = observations(indicator, region, segment, source, frequency)
     frequencies = sorted({period.frequency for period in observed})
     if len(frequencies) > 1:
         raise Invalid(
@@ -94,7 +94,7 @@ def series(
             location="query",
         )
     # A share compares with the whole; every other transform with the series itself.
-    others = _observations(indicator, region, whole, source, frequency) if whole else observed
+    others = observations(indicator, region, whole, source, frequency) if whole else observed
     points = [_point(period, row, transform, others) for period, row in observed.items()]
     if period_from:
         points = [p for p in points if p.period.end >= period_from.start]
@@ -146,7 +146,7 @@ def observation_query(indicator, region, segment, source=None, frequency=None):
     return query.order_by(Statistic.period_start, Statistic.period_end).namedtuples()
 
 
-def _observations(indicator, region, segment, source, frequency) -> dict:
+def observations(indicator, region, segment, source, frequency) -> dict:
     """Period -> statistic, one per period: of several sources, the latest published wins."""
     chosen = {}
     for row in observation_query(indicator, region, segment, source, frequency):
