@@ -1,5 +1,6 @@
 """What every resource shares: lists in any format and page, ETags, and the two CRUD views."""
 
+import hashlib
 import http
 import json
 import re
@@ -39,7 +40,7 @@ ETAG_HEADER = {
         "schema": {"type": "string", "example": '"1"'},
     }
 }
-VERSION_TAG = re.compile(r"([0-9]{1,9})(?:\.[0-9]{1,9})?")
+VERSION_TAG = re.compile(r"([0-9]{1,9})(?:-[0-9a-f]{8})?")
 
 
 class Parser(FlaskParser):
@@ -72,20 +73,21 @@ def list_response(model: type[Record], schema: Schema, args: dict, embeds: dict)
     return formats.render(rows, schema, name, headers)
 
 
-def etag(row: Record) -> str:
-    """The record's version; for a fact, also its source's, as the fact's citation shows it.
+def etag(row: Record, schema: Schema) -> str:
+    """The record's version, then a digest of its representation.
 
-    A cached copy is thus revalidated when the cited source changes, while writes are
-    checked against the record's own version only (the part before the dot).
+    The representation also shows things the record does not own (its source's citation, a
+    change derived from another statistic), so the digest makes a cached copy revalidate
+    when any of them changes; writes are checked against the version alone.
     """
-    source_version = getattr(row, "source_version", None)
-    return f'"{row.version}.{source_version}"' if source_version else f'"{row.version}"'
+    body = json.dumps(schema.dump(row), sort_keys=True, default=str)
+    return f'"{row.version}-{hashlib.blake2s(body.encode(), digest_size=4).hexdigest()}"'
 
 
-def with_etag(row: Record):
+def with_etag(row: Record, schema: Schema):
     """The record with its ETag, or an empty 304 when the client's copy is current."""
-    headers = {"ETag": etag(row)}
-    if request.if_none_match.contains_weak(etag(row).strip('"')):
+    headers = {"ETag": etag(row, schema)}
+    if request.if_none_match.contains_weak(headers["ETag"].strip('"')):
         return current_app.response_class(status=304, headers=headers)
     return row, headers
 
@@ -100,7 +102,7 @@ def expected_versions() -> set[int] | None:
         )
     if request.if_match.star_tag:
         return None
-    # Our ETags are small decimal numbers; anything else cannot match any version.
+    # Our ETags are a version and a digest; anything else cannot match any version.
     matches = (VERSION_TAG.fullmatch(tag) for tag in request.if_match.as_set() if tag)
     return {int(match[1]) for match in matches if match}
 
@@ -147,7 +149,7 @@ def crud_blueprint(
         def post(self, data):
             row = checked(records.create(model, data))
             location = url_for(f"{name}.{title}ById", **{pk.name: row._pk})
-            return row, {"Location": location, "ETag": etag(row)}
+            return row, {"Location": location, "ETag": etag(row, schema())}
 
     class Item(MethodView):
         @blp.response(200, schema, headers=ETAG_HEADER)
@@ -155,7 +157,7 @@ def crud_blueprint(
         @_documents_errors(blp, 404)
         @blp.doc(summary=f"Read a {singular}", parameters=[IF_NONE_MATCH])
         def get(self, **path):
-            return with_etag(checked(records.fetch(model, path[pk.name])))
+            return with_etag(checked(records.fetch(model, path[pk.name])), schema())
 
         @blp.arguments(schema)
         @blp.response(200, schema, headers=ETAG_HEADER)
@@ -163,7 +165,7 @@ def crud_blueprint(
         @blp.doc(summary=f"Replace a {singular}", parameters=[IF_MATCH])
         def put(self, data, **path):
             row = checked(records.update(model, path[pk.name], data, expected_versions()))
-            return row, {"ETag": etag(row)}
+            return row, {"ETag": etag(row, schema())}
 
         @blp.arguments(schema(partial=True))
         @blp.response(200, schema, headers=ETAG_HEADER)
@@ -176,7 +178,7 @@ def crud_blueprint(
         )
         def patch(self, data, **path):
             row = checked(records.update(model, path[pk.name], data, expected_versions()))
-            return row, {"ETag": etag(row)}
+            return row, {"ETag": etag(row, schema())}
 
         @blp.response(204)
         @_documents_errors(blp, 404, 409, 412, 428)

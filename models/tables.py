@@ -77,7 +77,6 @@ class Cited:
                 Source.title.alias("source_title"),
                 Source.published_on.alias("source_published_on"),
                 Source.url.alias("source_url"),
-                Source.version.alias("source_version"),
             )
         )
 

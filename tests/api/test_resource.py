@@ -8,8 +8,8 @@ from tests.helpers import count, read
 
 
 def version_of(etag: str) -> int:
-    """The record version an ETag carries (a fact's also names its source's version)."""
-    return int(etag.strip('"').split(".")[0])
+    """The record version an ETag carries (before a digest of the representation)."""
+    return int(etag.strip('"').split("-")[0])
 
 
 class CRUDTest:
@@ -280,6 +280,23 @@ def test_a_citation_without_a_publication_date_leaves_it_out(client):
     assert client.get("/v1/statistics/1").json["citation"] == (
         "Undated, \u201cNotes\u201d, https://example.org/notes"
     )
+
+
+def test_a_statistic_is_revalidated_when_its_derived_change_changes(client):
+    etag = client.get("/v1/statistics/1").headers["ETag"]
+    client.post(
+        "/v1/statistics",
+        json={
+            "indicator": "vehicle_exports",
+            "region": "CN",
+            "segment": "total",
+            "period": "2024-Q1",
+            "value": 1323000,
+            "source_id": 1,
+        },
+    )
+    fresh = client.get("/v1/statistics/1", headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.json["change_consistent"] is True
 
 
 def test_a_fact_is_revalidated_when_its_source_changes(client):
