@@ -52,6 +52,9 @@ class FactSchema(Schema):
     href = fields.String(metadata={"description": "The full record.", "example": "/v1/events/1"})
 
 
+FACT = FactSchema()  # built once; see api.resource
+
+
 @blp.route("")
 class Facts(MethodView):
     @blp.arguments(FactsQuery, location="query", unknown=RAISE)
@@ -65,4 +68,4 @@ class Facts(MethodView):
         rows, headers = paginate(timeline(**args), None, **paging)
         for row in describe(rows):
             row["href"] = url_for(f"{row['type']}s.{row['type'].capitalize()}sById", id=row["id"])
-        return formats.render(rows, FactSchema(), name, headers)
+        return formats.render(rows, FACT, name, headers)

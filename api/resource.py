@@ -73,23 +73,22 @@ def list_response(model: type[Record], schema: Schema, args: dict, embeds: dict)
     return formats.render(rows, schema, name, headers)
 
 
-def etag(row: Record, schema: Schema) -> str:
-    """The record's version, then a digest of its representation.
+def represent(row: Record, schema: Schema, status: int = 200, headers: dict | None = None):
+    """A record as JSON with its ETag, or an empty 304 when the client's copy is current.
 
-    The representation also shows things the record does not own (its source's citation, a
-    change derived from another statistic), so the digest makes a cached copy revalidate
-    when any of them changes; writes are checked against the version alone.
+    The ETag is the record's version, then a digest of the body: a read also shows what the
+    record does not own (its source's citation, a change derived from another statistic),
+    so cached copies revalidate when any of it changes, while writes are checked against
+    the version alone. The body is serialized once, for both the digest and the response.
     """
-    body = json.dumps(schema.dump(row), sort_keys=True, default=str)
-    return f'"{row.version}-{hashlib.blake2s(body.encode(), digest_size=4).hexdigest()}"'
-
-
-def with_etag(row: Record, schema: Schema):
-    """The record with its ETag, or an empty 304 when the client's copy is current."""
-    headers = {"ETag": etag(row, schema)}
-    if request.if_none_match.contains_weak(headers["ETag"].strip('"')):
+    body = current_app.json.dumps(schema.dump(row))
+    tag = f'"{row.version}-{hashlib.blake2s(body.encode(), digest_size=4).hexdigest()}"'
+    headers = {"ETag": tag} | (headers or {})
+    if request.method == "GET" and request.if_none_match.contains_weak(tag.strip('"')):
         return current_app.response_class(status=304, headers=headers)
-    return row, headers
+    return current_app.response_class(
+        body, status=status, mimetype="application/json", headers=headers
+    )
 
 
 def expected_versions() -> set[int] | None:
@@ -126,6 +125,10 @@ def crud_blueprint(
     key = f"<int(max={MAX_ID}):{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
 
+    # Built once: a marshmallow schema copies its fields when built, which costs more than
+    # dumping a record with it.
+    representation = schema()
+
     def checked(row: Record) -> Record:
         return checks.annotate(model, [row])[0]
 
@@ -140,7 +143,7 @@ def crud_blueprint(
             responses={200: {"content": formats.LIST_CONTENT}},
         )
         def get(self, args):
-            return list_response(model, schema(), args, embeds or {})
+            return list_response(model, representation, args, embeds or {})
 
         @blp.arguments(schema)
         @blp.response(201, schema, headers=ETAG_HEADER)
@@ -149,7 +152,7 @@ def crud_blueprint(
         def post(self, data):
             row = checked(records.create(model, data))
             location = url_for(f"{name}.{title}ById", **{pk.name: row._pk})
-            return row, {"Location": location, "ETag": etag(row, schema())}
+            return represent(row, representation, 201, {"Location": location})
 
     class Item(MethodView):
         @blp.response(200, schema, headers=ETAG_HEADER)
@@ -157,15 +160,15 @@ def crud_blueprint(
         @_documents_errors(blp, 404)
         @blp.doc(summary=f"Read a {singular}", parameters=[IF_NONE_MATCH])
         def get(self, **path):
-            return with_etag(checked(records.fetch(model, path[pk.name])), schema())
+            return represent(checked(records.fetch(model, path[pk.name])), representation)
 
         @blp.arguments(schema)
         @blp.response(200, schema, headers=ETAG_HEADER)
         @_documents_errors(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(summary=f"Replace a {singular}", parameters=[IF_MATCH])
         def put(self, data, **path):
-            row = checked(records.update(model, path[pk.name], data, expected_versions()))
-            return row, {"ETag": etag(row, schema())}
+            row = records.update(model, path[pk.name], data, expected_versions())
+            return represent(checked(row), representation)
 
         @blp.arguments(schema(partial=True))
         @blp.response(200, schema, headers=ETAG_HEADER)
@@ -177,8 +180,8 @@ def crud_blueprint(
             parameters=[IF_MATCH],
         )
         def patch(self, data, **path):
-            row = checked(records.update(model, path[pk.name], data, expected_versions()))
-            return row, {"ETag": etag(row, schema())}
+            row = records.update(model, path[pk.name], data, expected_versions())
+            return represent(checked(row), representation)
 
         @blp.response(204)
         @_documents_errors(blp, 404, 409, 412, 428)

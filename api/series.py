@@ -131,6 +131,9 @@ class SeriesSchema(Schema):
     points = fields.List(fields.Nested(PointSchema), metadata={"description": "By period."})
 
 
+POINT = PointSchema()  # built once; see api.resource
+
+
 @blp.route("")
 class Series(MethodView):
     @blp.arguments(SeriesQuery, location="query", unknown=RAISE)
@@ -156,7 +159,7 @@ class Series(MethodView):
                 series_svg(found), mimetype="image/svg+xml", headers=vary
             )
         if name == "csv":
-            points = PointSchema(many=True).dump(found.points)
-            body = formats.to_csv(points, list(PointSchema().dump_fields))
+            points = POINT.dump(found.points, many=True)
+            body = formats.to_csv(points, list(POINT.dump_fields))
             return current_app.response_class(body, mimetype="text/csv", headers=vary)
         return found, vary
