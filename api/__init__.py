@@ -4,7 +4,7 @@ import os
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Flask, request
+from flask import Flask, g, request
 from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
@@ -25,6 +25,7 @@ from api import (
 from api.config import Config, from_environment
 from api.errors import Api, handle_database_unavailable, handle_domain_error
 from api.fields import CODE_PATTERN, CodeConverter
+from models import records
 from models.db import database, open_database
 from models.errors import DomainError
 
@@ -46,6 +47,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     open_database(app.config["DATABASE_URL"])
+    app.before_request(_changes_are_made_by_the_api)
+    app.teardown_request(_forget_the_actor)
     app.teardown_request(_close_connection)
     app.before_request(_require_json_body)
 
@@ -59,6 +62,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(MaxConnectionsExceeded, handle_database_unavailable)
     return app
+
+
+def _changes_are_made_by_the_api():
+    # Revisions say who changed a record: "api" for requests (API keys will refine this).
+    g.actor = records.actor.set("api")
+
+
+def _forget_the_actor(exc):
+    if "actor" in g:
+        records.actor.reset(g.actor)
 
 
 def _close_connection(exc):

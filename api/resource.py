@@ -9,12 +9,12 @@ import flask_smorest
 from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
 
 from api import formats
-from api.fields import MAX_ID
-from api.pagination import LIST_HEADERS, paginate, take_paging
+from api.fields import MAX_ID, UTCDateTime
+from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from models import checks, queries, records
 from models.tables import Record
 
@@ -189,12 +189,47 @@ def crud_blueprint(
         def delete(self, **path):
             records.delete(model, path[pk.name], expected_versions())
 
+    class Revisions(MethodView):
+        @blp.arguments(RevisionQuery, location="query", unknown=RAISE)
+        @blp.response(200, RevisionSchema(many=True), headers=LIST_HEADERS)
+        @blp.doc(
+            summary=f"List the revisions of a {singular}, newest first",
+            description="Every create, update and delete, with the stored record after it; "
+            "a deleted record's revisions remain. Unknown keys give an empty list.",
+        )
+        def get(self, args, **path):
+            return paginate(records.revisions(model, path[pk.name]), None, **take_paging(args))
+
     Collection.__name__ = title
     Item.__name__ = f"{title}ById"
+    Revisions.__name__ = f"{title}Revisions"
     blp.route("")(Collection)
     described = {"in": "path", "name": pk.name, "description": f"The {singular}'s {pk.name}."}
     blp.route(f"/{key}", parameters=[described])(Item)
+    blp.route(f"/{key}/revisions", parameters=[described])(Revisions)
     return blp
+
+
+class RevisionQuery(PagingSchema):
+    class Meta:
+        exclude = ("cursor",)
+
+
+class RevisionSchema(Schema):
+    version = fields.Integer(metadata={"description": "The record's version after the change."})
+    change = fields.String(
+        metadata={"description": "What happened.", "enum": ["create", "update", "delete"]}
+    )
+    at = UTCDateTime(metadata={"description": "When it was committed (server time, UTC)."})
+    by = fields.String(metadata={"description": "Who made it: api or cli, for now."})
+    record = fields.Function(
+        lambda revision: json.loads(revision.record),
+        metadata={
+            "type": "object",
+            "description": "The stored fields after the change (for a delete, as they were), "
+            "by column: references by id or code, periods as their two dates.",
+        },
+    )
 
 
 def _documents_errors(blp: Blueprint, *statuses: int):

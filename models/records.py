@@ -1,9 +1,13 @@
 """Read and write any record: domain rules, natural keys, references and optimistic locking."""
 
+import json
 from collections import Counter
+from contextvars import ContextVar
+from decimal import Decimal
 from functools import cache
 
 from peewee import IntegrityError, Model
+from playhouse.shortcuts import model_to_dict
 
 from models import search
 from models.db import database
@@ -14,11 +18,15 @@ from models.tables import (
     EventTopic,
     Indicator,
     Record,
+    Revision,
     Segment,
     Statistic,
     Target,
     utc_now,
 )
+
+# Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
+actor: ContextVar[str] = ContextVar("actor", default="cli")
 
 
 def fetch(model: type[Record], key) -> Record:
@@ -46,6 +54,7 @@ def create(model: type[Record], data: dict) -> Record:
         row = model(**record)
         _write(lambda: row.save(force_insert=True))
         _after_write(model, row._pk)
+        _revise(model, model.get_by_id(row._pk), "create")
     return fetch(model, row._pk)
 
 
@@ -69,6 +78,7 @@ def update(model: type[Record], key, data: dict, versions: set[int] | None) -> R
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
         _after_write(model, key)
+        _revise(model, model.get_by_id(key), "update")
     return fetch(model, key)
 
 
@@ -76,7 +86,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
     """Delete a record that nothing refers to, under the same version rule as `update`."""
     pk = model._meta.primary_key
     with database.atomic():
-        _current(model, key, versions)
+        row = _current(model, key, versions)
         users = Counter()
         for fk, referrer in model._meta.backrefs.items():
             # Index rows (an event's topics) go with the record; only other records hold it.
@@ -94,6 +104,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
         query = model.delete().where(pk == key, *_version_test(model, versions))
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
+        _revise(model, row, "delete")
 
 
 def _current(model: type[Record], key, versions: set[int] | None) -> Record:
@@ -104,6 +115,33 @@ def _current(model: type[Record], key, versions: set[int] | None) -> Record:
             "read it again and resend with its current ETag."
         )
     return row
+
+
+def revisions(model: type[Record], key):
+    """The revisions of a record, newest first; they outlive the record itself."""
+    return (
+        Revision.select()
+        .where(Revision.resource == model._meta.table_name, Revision.key == str(key))
+        .order_by(Revision.version.desc())
+    )
+
+
+def _revise(model: type[Record], row: Record, change: str) -> None:
+    """Record a change in the write's own transaction, after it: both are kept, or neither."""
+    version = row.version + 1 if change == "delete" else row.version
+    Revision.create(
+        resource=model._meta.table_name,
+        key=str(row._pk),
+        version=version,
+        change=change,
+        by=actor.get(),
+        record=json.dumps(model_to_dict(row, recurse=False), default=_text),
+    )
+
+
+def _text(value) -> str:
+    """Dates, times and decimals as text, the same on both backends (7.3, not 7.300000)."""
+    return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
 
 
 def _after_write(model: type[Record], key) -> None:

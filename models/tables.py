@@ -256,4 +256,20 @@ class Target(Cited, Record):
         return Period(self.baseline_period_start, self.baseline_period_end)
 
 
-TABLES = (Source, Indicator, Segment, Event, EventTopic, Statistic, Target)
+class Revision(BaseModel):
+    """One change to one record, kept for good: what the record was after it, when, by whom."""
+
+    id = AutoField()
+    resource = CharField(32)  # the table's name
+    key = CharField(64)  # the record's primary key, as text
+    version = IntegerField()
+    change = CharField(8)  # create, update or delete
+    at = DateTimeField(default=lambda: datetime.now(UTC).replace(tzinfo=None))
+    by = CharField(64)
+    record = TextField()  # JSON of the stored fields; for a delete, as they were
+
+    class Meta:
+        indexes = ((("resource", "key", "version"), True),)
+
+
+TABLES = (Source, Indicator, Segment, Event, EventTopic, Statistic, Target, Revision)

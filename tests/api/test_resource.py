@@ -320,3 +320,31 @@ def test_patch_null_clears_an_optional_field_and_is_refused_elsewhere(client):
     for field in ("title", "topics"):
         response = client.patch("/v1/events/1", json={field: None}, headers={"If-Match": "*"})
         assert response.status_code == 422
+
+
+def test_every_change_is_kept_as_a_revision_newest_first(client):
+    client.patch("/v1/statistics/1", json={"value": 1421000}, headers={"If-Match": "*"})
+    client.delete("/v1/statistics/1", headers={"If-Match": "*"})
+    assert client.get("/v1/statistics/1").status_code == 404
+    revisions = client.get("/v1/statistics/1/revisions")
+    assert revisions.status_code == 200
+    assert [(r["version"], r["change"], r["by"]) for r in revisions.json] == [
+        (3, "delete", "api"),
+        (2, "update", "api"),
+        (1, "create", "cli"),
+    ]
+    assert [r["record"]["value"] for r in revisions.json] == ["1421000", "1421000", "1420000"]
+    assert revisions.json[0]["at"].endswith("Z")
+    assert json.loads(revisions.headers["X-Pagination"])["total"] == 3
+
+
+def test_a_failed_change_leaves_no_revision(client):
+    client.patch("/v1/statistics/1", json={"value": -1}, headers={"If-Match": "*"})
+    client.patch("/v1/statistics/1", json={"value": 1}, headers={"If-Match": '"7"'})
+    assert len(client.get("/v1/statistics/1/revisions").json) == 1
+
+
+def test_vocabularies_keep_revisions_by_code(client):
+    client.patch("/v1/segments/total", json={"name": "Everything"}, headers={"If-Match": "*"})
+    names = [r["record"]["name"] for r in client.get("/v1/segments/total/revisions").json]
+    assert names == ["Everything", "All vehicles"]
