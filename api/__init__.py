@@ -10,6 +10,7 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
 
 from api import (
+    changes,
     checks,
     docs,
     events,
@@ -55,7 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["code"] = CodeConverter
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
     api.register_converter(CodeConverter, lambda converter: CODE_PARAMETER)
-    for resource in (*RESOURCES, series, facts, checks, health):
+    for resource in (*RESOURCES, series, facts, checks, changes, health):
         api.register_blueprint(resource.blp)
     app.register_blueprint(docs.blp)
     app.register_error_handler(DomainError, handle_domain_error)

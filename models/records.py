@@ -10,7 +10,7 @@ from peewee import IntegrityError, Model
 from playhouse.shortcuts import model_to_dict
 
 from models import search
-from models.db import database
+from models.db import database, is_sqlite
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from models.periods import Period
 from models.tables import (
@@ -24,6 +24,8 @@ from models.tables import (
     Target,
     utc_now,
 )
+
+REVISION_LOCK = 7_220_331  # any constant: the one advisory lock that orders revisions
 
 # Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
 actor: ContextVar[str] = ContextVar("actor", default="cli")
@@ -126,9 +128,20 @@ def revisions(model: type[Record], key):
     )
 
 
+def changes(after: int, limit: int) -> list[Revision]:
+    """Up to `limit` revisions of every resource, in commit order, after revision `after`."""
+    query = Revision.select().where(Revision.id > after).order_by(Revision.id).limit(limit)
+    return list(query)
+
+
 def _revise(model: type[Record], row: Record, change: str) -> None:
     """Record a change in the write's own transaction, after it: both are kept, or neither."""
     version = row.version + 1 if change == "delete" else row.version
+    if not is_sqlite():
+        # Revision ids must follow commit order, or a feed reader who has seen id 11 would
+        # never see an id 10 that committed later. Writers take turns from here to their
+        # commit (SQLite's writers already take turns for the whole transaction).
+        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (REVISION_LOCK,))
     Revision.create(
         resource=model._meta.table_name,
         key=str(row._pk),
