@@ -7,7 +7,9 @@ from gunicorn.app.base import BaseApplication
 from api import create_app
 from api.seed import load_seed
 from api.serving import gunicorn_settings
+from models import dump
 from models.db import database
+from models.errors import Conflict
 from models.schema import create_schema
 from models.tables import TABLES
 
@@ -33,6 +35,31 @@ def seed():
     created = load_seed()
     summary = ", ".join(f"{n} {section}" for section, n in created.items()) or "nothing new"
     click.echo(f"Seeded: {summary}.")
+
+
+@main.command("export")
+@click.argument("path", type=click.File("w"))
+@with_appcontext
+def export(path):
+    """Write everything stored, history included, to PATH as NDJSON (- for stdout)."""
+    lines = 0
+    for line in dump.export_rows():
+        path.write(line)
+        lines += 1
+    click.echo(f"Exported {lines} rows.", err=True)
+
+
+@main.command("import-dump")
+@click.argument("path", type=click.File("r"))
+@with_appcontext
+def import_dump(path):
+    """Restore an export into an empty database, exactly (ids, versions, history)."""
+    create_schema()
+    try:
+        counts = dump.import_rows(path)
+    except Conflict as error:
+        raise click.ClickException(error.detail) from None
+    click.echo("Restored: " + ", ".join(f"{n} {table}" for table, n in counts.items() if n))
 
 
 @main.command("serve")

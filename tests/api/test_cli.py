@@ -92,3 +92,15 @@ def test_serve_creates_seeds_and_serves_with_gunicorn(tmp_path):
         output = server.communicate(timeout=30)[0].decode()
     assert "loaded the seed facts" in output
     assert "Booting worker" in output
+
+
+def test_export_and_import_dump_from_the_command_line(app, run, tmp_path):
+    target = tmp_path / "facts.ndjson"
+    run("export", str(target))
+    assert target.read_text().count("\n") == 13 + 3 + 13  # records, event topics, revisions
+    restored = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    result = CliRunner().invoke(main, ["import-dump", str(target)], env={"DATABASE_URL": restored})
+    assert result.exit_code == 0, result.output
+    assert "4 statistic" in result.output
+    again = CliRunner().invoke(main, ["import-dump", str(target)], env={"DATABASE_URL": restored})
+    assert again.exit_code == 1 and "not empty" in again.output

@@ -1,0 +1,96 @@
+"""Everything stored, history included, as NDJSON: one line a row, tables in dependency order."""
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from decimal import Decimal
+
+from peewee import AutoField
+
+from models import search
+from models.db import database, is_sqlite
+from models.errors import Conflict
+from models.tables import TABLES, Segment
+
+BATCH = 500
+
+
+def export_rows() -> Iterator[str]:
+    """Each stored row as a JSON line: {"table": ..., "row": {column: value}}."""
+    for model in TABLES:
+        rows = model.select().order_by(*_order(model)).dicts().iterator()
+        if model is Segment:
+            rows = _parents_first(list(rows))
+        for row in rows:
+            yield json.dumps({"table": model._meta.table_name, "row": row}, default=_text) + "\n"
+
+
+def import_rows(lines) -> dict[str, int]:
+    """Restore an export into an empty database, exactly: ids, versions and times included."""
+    models = {model._meta.table_name: model for model in TABLES}
+    counts = dict.fromkeys(models, 0)
+    with database.atomic():
+        if any(model.select().exists() for model in TABLES):
+            raise Conflict("The database is not empty: restore into an empty one.")
+        batch, current = [], None
+        for line in lines:
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            model = models[item["table"]]
+            if model is not current and batch:
+                _insert(current, batch)
+                batch = []
+            current = model
+            batch.append(item["row"])
+            counts[item["table"]] += 1
+            if len(batch) == BATCH:
+                _insert(current, batch)
+                batch = []
+        if batch:
+            _insert(current, batch)
+        _restart_sequences()
+        for model in search.SEARCHABLE:
+            search.refresh(model)
+    return counts
+
+
+def _parents_first(segments: list[dict]) -> list[dict]:
+    """Segments ordered so that each comes after its parent, as its foreign key requires."""
+    parent = {row["code"]: row["parent"] for row in segments}
+
+    def depth(code):
+        return 0 if parent.get(code) is None else 1 + depth(parent[code])
+
+    return sorted(segments, key=lambda row: (depth(row["code"]), row["code"]))
+
+
+def _insert(model, rows: list[dict]) -> None:
+    model.insert_many(rows).execute()
+
+
+def _restart_sequences() -> None:
+    # PostgreSQL hands out ids from a sequence that the restored ids did not advance.
+    if is_sqlite():
+        return
+    for model in TABLES:
+        pk = model._meta.primary_key
+        if isinstance(pk, AutoField):
+            table = model._meta.table_name
+            database.execute_sql(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{pk.column_name}'), "
+                f'COALESCE((SELECT MAX({pk.column_name}) FROM "{table}"), 0) + 1, false)'
+            )
+
+
+def _order(model) -> list:
+    pk = model._meta.primary_key
+    return [pk] if pk else [getattr(model, name) for name in model._meta.sorted_field_names]
+
+
+def _text(value) -> str:
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
