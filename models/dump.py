@@ -2,15 +2,13 @@
 
 import json
 from collections.abc import Iterator
-from datetime import date, datetime
-from decimal import Decimal
 
 from peewee import AutoField
 
 from models import search
 from models.db import database, is_sqlite
 from models.errors import Conflict
-from models.tables import TABLES, Segment
+from models.tables import TABLES, Segment, as_text
 
 BATCH = 500
 
@@ -22,7 +20,7 @@ def export_rows() -> Iterator[str]:
         if model is Segment:
             rows = _parents_first(list(rows))
         for row in rows:
-            yield json.dumps({"table": model._meta.table_name, "row": row}, default=_text) + "\n"
+            yield json.dumps({"table": model._meta.table_name, "row": row}, default=as_text) + "\n"
 
 
 def import_rows(lines) -> dict[str, int]:
@@ -86,11 +84,3 @@ def _restart_sequences() -> None:
 def _order(model) -> list:
     pk = model._meta.primary_key
     return [pk] if pk else [getattr(model, name) for name in model._meta.sorted_field_names]
-
-
-def _text(value) -> str:
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    return str(value)

@@ -3,7 +3,6 @@
 import json
 from collections import Counter
 from contextvars import ContextVar
-from decimal import Decimal
 from functools import cache
 
 from peewee import IntegrityError, Model
@@ -22,6 +21,7 @@ from models.tables import (
     Segment,
     Statistic,
     Target,
+    as_text,
     utc_now,
 )
 
@@ -148,13 +148,8 @@ def _revise(model: type[Record], row: Record, change: str) -> None:
         version=version,
         change=change,
         by=actor.get(),
-        record=json.dumps(model_to_dict(row, recurse=False), default=_text),
+        record=json.dumps(model_to_dict(row, recurse=False), default=as_text),
     )
-
-
-def _text(value) -> str:
-    """Dates, times and decimals as text, the same on both backends (7.3, not 7.300000)."""
-    return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
 
 
 def _after_write(model: type[Record], key) -> None:

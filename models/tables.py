@@ -2,6 +2,7 @@
 
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from peewee import (
     AutoField,
@@ -23,6 +24,11 @@ from models.periods import Period
 def utc_now() -> datetime:
     # Naive UTC: SQLite has no time zones, and one convention for both backends is simpler.
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def as_text(value) -> str:
+    """A stored value as JSON text, alike on both backends: 7.3, not 7.300000; dates in ISO."""
+    return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
 
 
 def _amount(**kwargs) -> DecimalField:
