@@ -55,9 +55,7 @@ def create(model: type[Record], data: dict) -> Record:
         _check(model, record, key=None)
         row = model(**record)
         _write(lambda: row.save(force_insert=True))
-        _after_write(model, row._pk)
-        _revise(model, model.get_by_id(row._pk), "create")
-    return fetch(model, row._pk)
+        return _written(model, row._pk, "create")
 
 
 def update(model: type[Record], key, data: dict, versions: set[int] | None) -> Record:
@@ -79,9 +77,7 @@ def update(model: type[Record], key, data: dict, versions: set[int] | None) -> R
         )
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
-        _after_write(model, key)
-        _revise(model, model.get_by_id(key), "update")
-    return fetch(model, key)
+        return _written(model, key, "update")
 
 
 def delete(model: type[Record], key, versions: set[int] | None) -> None:
@@ -152,15 +148,18 @@ def _revise(model: type[Record], row: Record, change: str) -> None:
     )
 
 
-def _after_write(model: type[Record], key) -> None:
-    """Bring the indexes derived from a record up to date, in the same transaction."""
+def _written(model: type[Record], key, change: str) -> Record:
+    """The record as stored after a change, read once to bring its indexes up to date and
+    to keep its revision, in the change's transaction."""
+    row = fetch(model, key)
     if model is Event:
-        topics = Event.get_by_id(key).topics
         EventTopic.delete().where(EventTopic.event == key).execute()
-        rows = [(key, topic) for topic in dict.fromkeys(topics)]
+        rows = [(key, topic) for topic in dict.fromkeys(row.topics)]
         if rows:
             EventTopic.insert_many(rows, fields=[EventTopic.event, EventTopic.topic]).execute()
     search.refresh_record(model, key)
+    _revise(model, row, change)
+    return row
 
 
 def _version_test(model: type[Record], versions: set[int] | None) -> list:
