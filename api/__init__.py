@@ -1,10 +1,12 @@
 """The HTTP layer: the app factory that wires configuration, database, resources and errors."""
 
 import os
+from datetime import UTC, datetime
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, g, request
+from marshmallow import ValidationError
 from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
@@ -25,13 +27,14 @@ from api import (
 )
 from api.config import Config, from_environment
 from api.errors import Api, handle_database_unavailable, handle_domain_error
-from api.fields import CODE_PATTERN, CodeConverter
-from models import records
+from api.fields import CODE_PATTERN, CodeConverter, UTCDateTime
+from models import history, records
 from models.db import database, open_database
 from models.errors import DomainError
 
 RESOURCES = (sources, events, statistics, targets, indicators, segments)
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
+READ_METHODS = {"GET", "HEAD"}
 CODE_PARAMETER = {"type": "string", "pattern": CODE_PATTERN, "maxLength": 64}
 
 
@@ -50,6 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     open_database(app.config["DATABASE_URL"])
     app.before_request(_changes_are_made_by_the_api)
     app.teardown_request(_forget_the_actor)
+    app.before_request(_read_as_of)
+    app.teardown_request(_read_the_present_again)
     app.teardown_request(_close_connection)
     app.before_request(_require_json_body)
 
@@ -73,6 +78,26 @@ def _changes_are_made_by_the_api():
 def _forget_the_actor(exc):
     if "actor" in g:
         records.actor.reset(g.actor)
+
+
+def _read_as_of():
+    # `as_of` applies to everything a read does (its record, embeds, checks, citations), so
+    # it is set for the whole request rather than passed down. The endpoint's schema checks
+    # and documents it: a malformed value is left for it to refuse with a 422.
+    value = request.args.get("as_of")
+    if request.method not in READ_METHODS or not value:
+        return
+    try:
+        at = UTCDateTime().deserialize(value)
+    except ValidationError:
+        return
+    if at < datetime.now(UTC).replace(tzinfo=None):  # a future instant answers as of now
+        g.as_of = history.read_as_of(at)
+
+
+def _read_the_present_again(exc):
+    if "as_of" in g:
+        history.stop_reading_as_of(g.as_of)
 
 
 def _close_connection(exc):

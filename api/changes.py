@@ -9,7 +9,7 @@ from flask_smorest import abort
 from marshmallow import RAISE, fields, validate
 
 from api.resource import Blueprint, RevisionSchema
-from api.schemas import InputSchema
+from api.schemas import AsOfQuery
 from models import records
 
 blp = Blueprint(
@@ -21,7 +21,7 @@ blp = Blueprint(
 )
 
 
-class ChangesQuery(InputSchema):
+class ChangesQuery(AsOfQuery):
     since = fields.String(
         load_default="",
         validate=validate.Length(max=100),

@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields
 from api.fields import Code, Number, PeriodField, QueryId, Region
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.resource import Blueprint
-from api.schemas import InputSchema, any_of
+from api.schemas import AsOfQuery, any_of
 from models import checks
 
 blp = Blueprint(
@@ -18,7 +18,7 @@ blp = Blueprint(
 )
 
 
-class ChecksQuery(InputSchema, PagingSchema):
+class ChecksQuery(AsOfQuery, PagingSchema):
     class Meta:
         exclude = ("cursor",)  # pages of a grouped query, by number
 

@@ -10,7 +10,7 @@ from api.serving import gunicorn_settings
 from models import dump
 from models.db import database
 from models.errors import Conflict
-from models.schema import create_schema
+from models.schema import ALL_TABLES, create_schema
 from models.tables import TABLES
 
 
@@ -24,7 +24,7 @@ def main():
 def init_db():
     """Create the database tables that do not exist yet."""
     create_schema()
-    click.echo(f"Tables ready: {', '.join(t._meta.table_name for t in TABLES)}.")
+    click.echo(f"Tables ready: {', '.join(t._meta.table_name for t in ALL_TABLES)}.")
 
 
 @main.command("seed")

@@ -15,6 +15,7 @@ from webargs.flaskparser import FlaskParser
 from api import formats
 from api.fields import MAX_ID, UTCDateTime
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
+from api.schemas import AsOfQuery
 from models import checks, queries, records
 from models.tables import Record
 
@@ -155,11 +156,12 @@ def crud_blueprint(
             return represent(row, representation, 201, {"Location": location})
 
     class Item(MethodView):
+        @blp.arguments(AsOfQuery, location="query", unknown=RAISE)
         @blp.response(200, schema, headers=ETAG_HEADER)
         @blp.alt_response(304, description="Not Modified: your copy is current.")
         @_documents_errors(blp, 404)
         @blp.doc(summary=f"Read a {singular}", parameters=[IF_NONE_MATCH])
-        def get(self, **path):
+        def get(self, args, **path):
             return represent(checked(records.fetch(model, path[pk.name])), representation)
 
         @blp.arguments(schema)
@@ -210,7 +212,7 @@ def crud_blueprint(
     return blp
 
 
-class RevisionQuery(PagingSchema):
+class RevisionQuery(AsOfQuery, PagingSchema):
     class Meta:
         exclude = ("cursor",)
 

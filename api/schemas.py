@@ -98,7 +98,27 @@ class SourcedSchema(RecordSchema):
     )
 
 
-class QuerySchema(InputSchema, PagingSchema):
+class AsOfQuery(InputSchema):
+    """The `as_of` parameter every read takes. The app applies it to the whole request (see
+    api/__init__.py), so it is checked and documented here but not passed on to the view."""
+
+    as_of = UTCDateTime(
+        metadata={
+            "description": "Answer as the database stood at this instant (RFC 3339; UTC when "
+            "it has no offset): records deleted since are back, values revised since are as "
+            "they were, and every filter applies to them. A future instant answers as of now; "
+            "one before a record existed answers as if it never had.",
+            "example": "2025-06-01T00:00:00Z",
+        }
+    )
+
+    @post_load
+    def _applied_to_the_request(self, data, **kwargs):
+        data.pop("as_of", None)
+        return data
+
+
+class QuerySchema(AsOfQuery, PagingSchema):
     """A list's query: filters, sort, paging and format. Unknown parameters are an error."""
 
     format = formats.format_field()
@@ -133,6 +153,7 @@ def sort_field(model) -> fields.Field:
                 error=f"Sort by {allowed}; prefix - for descending.",
             )
         ),
+        validate=validate.Length(min=1, error=f"Sort by {allowed}; prefix - for descending."),
         metadata={
             "description": f"Comma-separated keys among {allowed}; `-` for descending. "
             f"Default: {', '.join(DEFAULT_SORT[model])}, then the id.",

@@ -8,7 +8,7 @@ from api import formats
 from api.charts import series_svg
 from api.fields import Code, Number, PeriodField, QueryId, Region
 from api.resource import Blueprint
-from api.schemas import InputSchema
+from api.schemas import AsOfQuery
 from models import series as model
 from models.periods import FREQUENCIES
 from models.regions import region_name
@@ -23,7 +23,7 @@ blp = Blueprint(
 )
 
 
-class SeriesQuery(InputSchema):
+class SeriesQuery(AsOfQuery):
     indicator = Code(
         required=True, metadata={"description": "Indicator code.", "example": "vehicle_exports"}
     )

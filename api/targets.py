@@ -1,11 +1,11 @@
 """Targets: what someone has committed to reach, by when."""
 
 from flask.views import MethodView
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from api.fields import MAX_ID, Code, Id, Number, PeriodField, QueryId, Region
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
+from api.schemas import AsOfQuery, QuerySchema, SourcedSchema, any_of, search_field, sort_field
 from models import progress as target_progress
 from models import records
 from models.tables import Target
@@ -214,9 +214,10 @@ blp = crud_blueprint(
     parameters=[{"in": "path", "name": "id", "description": "The target's id."}],
 )
 class TargetProgress(MethodView):
+    @blp.arguments(AsOfQuery, location="query", unknown=RAISE)
     @blp.response(200, ProgressSchema)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.doc(description=target_progress.__doc__.split("\n", 1)[1].strip())
-    def get(self, id):
+    def get(self, args, id):
         """Measure a target against the latest statistics"""
         return target_progress.progress(records.fetch(Target, id))

@@ -3,12 +3,13 @@
 import json
 from collections import Counter
 from contextvars import ContextVar
+from datetime import UTC, datetime
 from functools import cache
 
 from peewee import IntegrityError, Model
 from playhouse.shortcuts import model_to_dict
 
-from models import search
+from models import history, search
 from models.db import database, is_sqlite
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from models.periods import Period
@@ -117,21 +118,25 @@ def _current(model: type[Record], key, versions: set[int] | None) -> Record:
 
 def revisions(model: type[Record], key):
     """The revisions of a record, newest first; they outlive the record itself."""
-    return (
-        Revision.select()
-        .where(Revision.resource == model._meta.table_name, Revision.key == str(key))
-        .order_by(Revision.version.desc())
+    query = Revision.select().where(
+        Revision.resource == model._meta.table_name, Revision.key == str(key)
     )
+    return history.made_by_then(query).order_by(Revision.version.desc())
 
 
 def changes(after: int, limit: int) -> list[Revision]:
     """Up to `limit` revisions of every resource, in commit order, after revision `after`."""
-    query = Revision.select().where(Revision.id > after).order_by(Revision.id).limit(limit)
-    return list(query)
+    query = history.made_by_then(Revision.select().where(Revision.id > after))
+    return list(query.order_by(Revision.id).limit(limit))
 
 
 def _revise(model: type[Record], row: Record, change: str) -> None:
-    """Record a change in the write's own transaction, after it: both are kept, or neither."""
+    """Record a change in the write's own transaction, after it: both are kept, or neither.
+
+    The revision and the record's history share one instant, so reading as of a revision's
+    `at` shows the record as that revision left it.
+    """
+    at = datetime.now(UTC).replace(tzinfo=None)
     version = row.version + 1 if change == "delete" else row.version
     if not is_sqlite():
         # Revision ids must follow commit order, or a feed reader who has seen id 11 would
@@ -143,9 +148,11 @@ def _revise(model: type[Record], row: Record, change: str) -> None:
         key=str(row._pk),
         version=version,
         change=change,
+        at=at,
         by=actor.get(),
         record=json.dumps(model_to_dict(row, recurse=False), default=as_text),
     )
+    history.keep(model, row._pk, at, deleted=change == "delete")
 
 
 def _written(model: type[Record], key, change: str) -> Record:

@@ -1,13 +1,18 @@
 """Full-text search: an index per searchable table; FTS5 on SQLite, tsvector + GIN on PostgreSQL."""
 
 import re
+import unicodedata
+from functools import lru_cache
 
+import snowballstemmer
 from peewee import SQL, Expression, Table, fn
 
-from models.db import database, is_sqlite
+from models import history
+from models.db import SQLITE_FUNCTIONS, database, is_sqlite
 from models.tables import Event, Indicator, Record, Segment, Source, Statistic, Target
 
 WORD = re.compile(r"\w+")
+TOKEN = re.compile(r"[^\W_]+")  # a word to FTS5's unicode61 tokenizer
 
 
 def _text(*columns):
@@ -15,7 +20,7 @@ def _text(*columns):
     text = fn.COALESCE(columns[0], "")
     for column in columns[1:]:
         text = Expression(Expression(text, "||", " "), "||", fn.COALESCE(column, ""))
-    return text
+    return text.alias("body")
 
 
 def _documents(model: type[Record]):
@@ -110,6 +115,8 @@ def forget(model: type[Record], key) -> None:
 
 def matching(query, model: type[Record], words: str):
     """`query` narrowed to records matching every word of `words`, best match first."""
+    if history.reading_the_past():
+        return _matching_the_past(query, model, words)
     table = index_table(model)
     key = _key(model)
     query = query.join(table, on=(key == model.id))
@@ -120,6 +127,54 @@ def matching(query, model: type[Record], words: str):
     tsquery = fn.websearch_to_tsquery("english", words)
     rank = fn.ts_rank(table.c.document, tsquery)
     return query.where(Expression(table.c.document, "@@", tsquery)), rank.desc()
+
+
+def _matching_the_past(query, model: type[Record], words: str):
+    """`matching` for a read as of a past instant.
+
+    The indexes hold today's text, so the past's documents are built from the history and
+    matched one by one: slower, but with each backend's own rules. PostgreSQL parses them as
+    its index does; SQLite has no such function, so `search_score` tokenizes and stems as
+    FTS5's porter tokenizer does, and ranks by how often the words occur.
+    """
+    documents = _documents(model).alias("document")
+    query = query.join(documents, on=(documents.c.id == model.id))
+    if is_sqlite():
+        score = fn.search_score(documents.c.body, words)
+        return query.where(score > 0), score.desc()
+    tsquery = fn.websearch_to_tsquery("english", words)
+    document = fn.to_tsvector("english", documents.c.body)
+    return query.where(Expression(document, "@@", tsquery)), fn.ts_rank(document, tsquery).desc()
+
+
+def search_score(body: str | None, words: str) -> int:
+    """How often the words of `words` occur in `body`, or 0 unless every one of them does."""
+    tokens = _tokens(body or "")
+    total = 0
+    for word in WORD.findall(words):
+        phrase = _tokens(word)  # "e_mobility" is two tokens to FTS5, matched as a phrase
+        size = len(phrase)
+        found = sum(tokens[i : i + size] == phrase for i in range(len(tokens) - size + 1))
+        if not found:
+            return 0
+        total += found
+    return total
+
+
+SQLITE_FUNCTIONS["search_score"] = (search_score, 2)
+
+
+def _tokens(text: str) -> list[str]:
+    # FTS5's unicode61 tokenizer: runs of letters and digits, case-folded, without diacritics.
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(char for char in folded if not unicodedata.combining(char))
+    return [_stem(token) for token in TOKEN.findall(bare)]
+
+
+@lru_cache(maxsize=65_536)
+def _stem(token: str) -> str:
+    # A stemmer keeps state while it works, so threads cannot share one; words recur.
+    return snowballstemmer.stemmer("porter").stemWord(token)
 
 
 def _key(model: type[Record]):

@@ -97,7 +97,8 @@ def test_serve_creates_seeds_and_serves_with_gunicorn(tmp_path):
 def test_export_and_import_dump_from_the_command_line(app, run, tmp_path):
     target = tmp_path / "facts.ndjson"
     run("export", str(target))
-    assert target.read_text().count("\n") == 13 + 3 + 13  # records, event topics, revisions
+    # Records, event topics, revisions, and the history of the records and topics.
+    assert target.read_text().count("\n") == 13 + 3 + 13 + 13 + 3
     restored = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
     result = CliRunner().invoke(main, ["import-dump", str(target)], env={"DATABASE_URL": restored})
     assert result.exit_code == 0, result.output

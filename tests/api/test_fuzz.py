@@ -8,6 +8,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 MAX_EXAMPLES = 40
 
@@ -47,4 +49,11 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=list(HealthCheck),
 )
 def test_api_matches_its_spec(case):
-    case.call_and_validate()
+    # In a query string every value is text, so schemathesis's type mutations of a query
+    # parameter are often valid requests: `false` is a fine code, and an object it makes for
+    # `page` is sent as nothing at all (schemathesis#2312, #4600). Such cases are still held
+    # to no 5xx and documented responses; tests/api/test_bad_input.py checks that bad query
+    # values are refused.
+    negative = {where for where, part in case.meta.components.items() if part.mode.is_negative}
+    query_only = negative == {ParameterLocation.QUERY}
+    case.call_and_validate(excluded_checks=[negative_data_rejection] if query_only else None)

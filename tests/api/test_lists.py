@@ -87,8 +87,9 @@ def test_sort(data, query, expected):
     assert values(data, query) == expected
 
 
-def test_unknown_sort_key_names_the_allowed_ones(client):
-    response = client.get("/v1/statistics?sort=-price")
+@pytest.mark.parametrize("sort", ["-price", ""])
+def test_unknown_or_empty_sort_names_the_allowed_keys(client, sort):
+    response = client.get(f"/v1/statistics?sort={sort}")
     assert response.status_code == 422
     assert "period_start, period_end, value" in response.json["errors"][0]["detail"]
 

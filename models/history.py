@@ -1,0 +1,182 @@
+"""System-versioned history: every version of every record, and reads as of any past instant.
+
+Each table has a history table with the same columns plus `valid_from` and `valid_to`: the
+interval in which that version was the current one (`valid_to` is NULL while it still is).
+A change closes the record's open version and copies the new one, in the change's own
+transaction and at the same instant as its revision.
+
+A read as of an instant T puts, in front of each of its selects, one common table expression
+per table, named like the table and selecting that table's history rows valid at T. SQL
+resolves a name to a common table expression before a table, so every query of the service
+(filters, sorts, joins, subqueries, series, checks) reads the past without being rewritten.
+The WITH clause is rendered once per backend; T is its only parameter.
+"""
+
+import copy
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
+from datetime import datetime
+from functools import cache
+
+from peewee import (
+    AutoField,
+    CommaNodeList,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    fn,
+)
+
+from models.db import BaseModel, database, preamble
+from models.tables import Event, EventTopic, Indicator, Revision, Segment, Source, Statistic, Target
+
+
+def _column(field):
+    """A copy of `field` for a history table: same column and type, no key or uniqueness."""
+    if isinstance(field, ForeignKeyField):
+        target = field.rel_field
+        column = IntegerField() if isinstance(target, AutoField) else copy.copy(target)
+        column.null, column.column_name = field.null, field.column_name
+    elif isinstance(field, AutoField):
+        column = IntegerField()
+    else:
+        column = copy.copy(field)
+    column.primary_key = column.unique = False
+    column.index = field.index and not field.unique
+    return column
+
+
+def _history_table(model: type[Model], key: str) -> type[Model]:
+    fields = {field.name: _column(field) for field in model._meta.sorted_fields}
+    indexes = [(columns, False) for columns, _ in model._meta.indexes]
+    meta = type(
+        "Meta",
+        (),
+        {
+            "table_name": f"{model._meta.table_name}_history",
+            "primary_key": False,
+            # A version's record first (to close it), then the other table's own indexes:
+            # filters read the past as fast as they read the present.
+            "indexes": [((key, "valid_from"), False), *indexes],
+        },
+    )
+    return type(
+        f"{model.__name__}History",
+        (BaseModel,),
+        {
+            **fields,
+            "valid_from": DateTimeField(),
+            "valid_to": DateTimeField(null=True),
+            "Meta": meta,
+            "__doc__": f"Every version of every {model.__name__.lower()}, with when it held.",
+        },
+    )
+
+
+# Table -> the field that names a record in it: an event's topics are versioned with it.
+KEYS = {
+    Source: "id",
+    Indicator: "code",
+    Segment: "code",
+    Event: "id",
+    EventTopic: "event",
+    Statistic: "id",
+    Target: "id",
+}
+HISTORY = {model: _history_table(model, key) for model, key in KEYS.items()}
+TABLES = tuple(HISTORY.values())
+
+
+def keep(model: type[Model], key, at: datetime, deleted: bool = False) -> None:
+    """Close the open version of a record at `at` and, unless deleted, copy its new one."""
+    for table in (model, EventTopic) if model is Event else (model,):
+        history = HISTORY[table]
+        column = getattr(history, KEYS[table])
+        history.update(valid_to=at).where(column == key, history.valid_to.is_null()).execute()
+        if not deleted:
+            current = table.select(*table._meta.sorted_fields, history.valid_from.to_value(at))
+            current = current.where(getattr(table, KEYS[table]) == key)
+            history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
+
+
+def backfill() -> None:
+    """Give each current row without an open version one, valid from its last change.
+
+    For tables made before history existed, and for restores of dumps made before it.
+    """
+    for table, history in HISTORY.items():
+        since = table.updated_at if table is not EventTopic else _event_changed()
+        match = [getattr(history, name) == getattr(table, name) for name in _identity(table)]
+        known = history.select().where(*match, history.valid_to.is_null())
+        current = table.select(*table._meta.sorted_fields, since).where(~fn.EXISTS(known))
+        history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
+
+
+def _event_changed():
+    return Event.select(Event.updated_at).where(Event.id == EventTopic.event)
+
+
+def _identity(table: type[Model]) -> list[str]:
+    return ["event", "topic"] if table is EventTopic else [KEYS[table]]
+
+
+def _history_fields(table: type[Model]) -> list:
+    return [getattr(HISTORY[table], field.name) for field in table._meta.sorted_fields]
+
+
+# The instant being read, for what is not a table's current state: revisions are history.
+instant: ContextVar[datetime | None] = ContextVar("instant", default=None)
+
+
+def read_as_of(at: datetime) -> tuple[Token, Token]:
+    """From now on in this context, every select reads the database as it stood at `at`."""
+    sql, uses = _with_clause(type(database.obj))
+    return preamble.set((sql, [DateTimeField().db_value(at)] * uses)), instant.set(at)
+
+
+def stop_reading_as_of(tokens: tuple[Token, Token]) -> None:
+    preamble.reset(tokens[0])
+    instant.reset(tokens[1])
+
+
+@contextmanager
+def as_of(at: datetime):
+    """`read_as_of` for the length of a block."""
+    token = read_as_of(at)
+    try:
+        yield
+    finally:
+        stop_reading_as_of(token)
+
+
+def reading_the_past() -> bool:
+    return instant.get() is not None
+
+
+def made_by_then(query):
+    """`query` on revisions, narrowed to those made by the instant being read."""
+    at = instant.get()
+    return query if at is None else query.where(Revision.at <= at)
+
+
+@cache
+def _with_clause(backend: type) -> tuple[str, int]:
+    """The WITH clause that stands every table in for itself at an instant, as SQL for
+    `backend`, and how many times the instant is a parameter of it (each one is)."""
+    ctes = []
+    stand_in = datetime(1, 1, 1)
+    for table, history in HISTORY.items():
+        fields = _history_fields(table)
+        since, until = history.valid_from, history.valid_to
+        valid = (since <= stand_in) & (until.is_null() | (until > stand_in))
+        columns = [field.column_name for field in fields]
+        # NOT MATERIALIZED: a table read twice in one query (a union, a subquery) must still
+        # be narrowed by that query's conditions, not copied whole first.
+        query = history.select(*fields).where(valid)
+        ctes.append(query.cte(table._meta.table_name, columns=columns, materialized=False))
+    context = database.get_sql_context()
+    with context.scope_cte(subquery=False):  # as peewee renders a query's own WITH
+        context.literal("WITH ").sql(CommaNodeList(ctes)).literal(" ")
+    sql, params = context.query()
+    return sql, len(params)
