@@ -12,13 +12,17 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
 
 from api import (
+    auth,
     changes,
     checks,
     docs,
     events,
     facts,
     health,
+    idempotency,
+    imports,
     indicators,
+    limits,
     segments,
     series,
     sources,
@@ -28,13 +32,14 @@ from api import (
 from api.config import Config, from_environment
 from api.errors import Api, handle_database_unavailable, handle_domain_error
 from api.fields import CODE_PATTERN, CodeConverter, UTCDateTime
-from models import history, records
+from models import history
 from models.db import database, open_database
 from models.errors import DomainError
 
 RESOURCES = (sources, events, statistics, targets, indicators, segments)
-WRITE_METHODS = {"POST", "PUT", "PATCH"}
+BODY_METHODS = {"POST", "PUT", "PATCH"}
 READ_METHODS = {"GET", "HEAD"}
+CSV_BODIES = {"imports.Import"}  # the endpoints that also take text/csv
 CODE_PARAMETER = {"type": "string", "pattern": CODE_PATTERN, "maxLength": 64}
 
 
@@ -51,33 +56,32 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False
 
     open_database(app.config["DATABASE_URL"])
-    app.before_request(_changes_are_made_by_the_api)
-    app.teardown_request(_forget_the_actor)
+    # Before each request, in this order: who is calling; whether their quota allows it;
+    # whether its body is one we take; only then a claim on its Idempotency-Key.
+    app.before_request(auth.authenticate)
+    app.teardown_request(auth.forget_the_actor)
+    limits.limiter.init_app(app)
+    limits.limiter.exempt(health.blp)  # probes come often, and from one address
+    app.after_request(limits.add_headers)
+    app.before_request(_require_json_body)
+    app.before_request(idempotency.begin)
+    app.after_request(idempotency.finish)
+    app.teardown_request(idempotency.release_after_failure)
     app.before_request(_read_as_of)
     app.teardown_request(_read_the_present_again)
     app.teardown_request(_close_connection)
-    app.before_request(_require_json_body)
 
     app.url_map.converters["code"] = CodeConverter
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
     api.register_converter(CodeConverter, lambda converter: CODE_PARAMETER)
-    for resource in (*RESOURCES, series, facts, checks, changes, health):
+    api.spec.components.security_scheme(auth.SCHEME, auth.SECURITY_SCHEME)
+    for resource in (*RESOURCES, imports, series, facts, checks, changes, health):
         api.register_blueprint(resource.blp)
     app.register_blueprint(docs.blp)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(MaxConnectionsExceeded, handle_database_unavailable)
     return app
-
-
-def _changes_are_made_by_the_api():
-    # Revisions say who changed a record: "api" for requests (API keys will refine this).
-    g.actor = records.actor.set("api")
-
-
-def _forget_the_actor(exc):
-    if "actor" in g:
-        records.actor.reset(g.actor)
 
 
 def _read_as_of():
@@ -110,7 +114,8 @@ def _close_connection(exc):
 def _require_json_body():
     # Only for requests that reached a route: an unknown path or method is a 404 or 405 first.
     routed = request.routing_exception is None
-    if routed and request.method in WRITE_METHODS and not request.is_json:
+    csv = request.endpoint in CSV_BODIES and request.mimetype == "text/csv"
+    if routed and request.method in BODY_METHODS and not request.is_json and not csv:
         raise BadRequest(
             f"The body must be JSON, sent with Content-Type: application/json "
             f"(got {request.content_type or 'no Content-Type'})."

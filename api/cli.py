@@ -1,17 +1,23 @@
 """The `industry-facts` command: serve, set up the database, seed it, write the spec."""
 
+import io
+import json
+import os
+import sys
+
 import click
 from flask.cli import FlaskGroup, with_appcontext
 from gunicorn.app.base import BaseApplication
+from marshmallow import ValidationError
 
-from api import create_app
+from api import create_app, imports
 from api.seed import load_seed
 from api.serving import gunicorn_settings
-from models import dump
+from models import dump, keys
 from models.db import database
-from models.errors import Conflict
+from models.errors import Conflict, NotFound
 from models.schema import ALL_TABLES, create_schema
-from models.tables import TABLES
+from models.tables import TABLES, ApiKey
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
@@ -60,6 +66,99 @@ def import_dump(path):
     except Conflict as error:
         raise click.ClickException(error.detail) from None
     click.echo("Restored: " + ", ".join(f"{n} {table}" for table, n in counts.items() if n))
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=False))
+@click.option("--dry-run", is_flag=True, help="Check everything; store nothing.")
+@click.option(
+    "--on-conflict",
+    type=click.Choice(imports.CONFLICTS),
+    default="error",
+    show_default=True,
+    help="When a record is already stored: refuse, skip it, or update it.",
+)
+@with_appcontext
+def import_file(path, dry_run, on_conflict):
+    """Import a JSON document or a CSV of statistics (*.csv), all or nothing, as POST /v1/import.
+
+    A CSV is read a line at a time, so memory stays flat however long the file is.
+    """
+    create_schema()
+    size = os.path.getsize(path)
+    with (
+        open(path, encoding="utf-8", newline="") as file,
+        click.progressbar(length=size, label="Importing", file=_terminal()) as bar,
+    ):
+        if path.endswith(".csv"):
+            rows = imports.csv_rows(_reporting(file, bar))
+        else:
+            rows = imports.document_rows(json.load(file))
+        try:
+            report = imports.run(rows, on_conflict=on_conflict, dry_run=dry_run)
+        except imports.Rejected as error:
+            for item in error.errors[:20]:
+                where = f"line {item['line']}" if "line" in item else ""
+                click.echo(f"  {where} {item['pointer'] or '/'}: {item['detail']}", err=True)
+            raise click.ClickException(f"{error} (rejected: {error.total})") from None
+        except ValidationError as error:
+            raise click.ClickException(f"Cannot import {path}: {error.messages}") from None
+    summary = ", ".join(
+        f"{kind} {sum(report[kind].values())}" for kind in ("created", "updated", "skipped")
+    )
+    click.echo(f"{'Checked (dry run)' if dry_run else 'Imported'}: {summary}, rejected 0.")
+
+
+def _terminal():
+    # The bar is for a person watching; in a pipe or a log it would only be noise.
+    return sys.stderr if sys.stderr.isatty() else io.StringIO()
+
+
+def _reporting(lines, bar):
+    for line in lines:
+        bar.update(len(line))
+        yield line
+
+
+@main.group("keys")
+def keys_group():
+    """Create, list and revoke API keys."""
+
+
+@keys_group.command("create")
+@click.option("--name", required=True, help="Who or what the key is for.")
+@click.option("--scope", type=click.Choice(keys.SCOPES), default="write", show_default=True)
+@with_appcontext
+def create_key(name, scope):
+    """Make a key and print it, once: only its digest is kept."""
+    create_schema()
+    key, text = keys.create(name, scope)
+    click.echo(f"Created {scope} key {key.identifier} for {name}. It is shown only now:", err=True)
+    click.echo(text)
+
+
+@keys_group.command("list")
+@with_appcontext
+def list_keys():
+    """Every key: identifier, name, scope, when made, last used and revoked."""
+    create_schema()
+    click.echo("identifier\tscope\tcreated\tlast used\trevoked\tname")
+    for key in ApiKey.select().order_by(ApiKey.id):
+        times = (key.created_at, key.last_used_at, key.revoked_at)
+        shown = "\t".join(f"{t:%Y-%m-%d %H:%M}" if t else "-" for t in times)
+        click.echo(f"{keys.PREFIX}_{key.identifier}\t{key.scope}\t{shown}\t{key.name}")
+
+
+@keys_group.command("revoke")
+@click.argument("identifier")
+@with_appcontext
+def revoke_key(identifier):
+    """Revoke a key for good, by its identifier (the part after ifk_)."""
+    try:
+        key = keys.revoke(identifier.removeprefix(f"{keys.PREFIX}_").split("_")[0])
+    except NotFound as error:
+        raise click.ClickException(error.detail) from None
+    click.echo(f"Revoked {key.identifier} ({key.name}).")
 
 
 @main.command("serve")

@@ -2,6 +2,7 @@
 
 import os
 
+from api.auth import OPTIONAL
 from models.regions import AGGREGATES
 
 DESCRIPTION = f"""\
@@ -22,6 +23,8 @@ keep figures comparable.
 * `/v1/series` gives one series with transforms (change, yoy, share), also as CSV or SVG;
   `/v1/facts` puts events, statistics and targets on one timeline.
 * Reads carry an `ETag`. Changing or deleting a record requires `If-Match` with it.
+* Writes need an API key with `write` scope (`Authorization: Bearer ifk_...`; use the
+  Authorize button); reads are open.
 * Every error is an RFC 9457 `application/problem+json` document.
 """
 
@@ -29,6 +32,14 @@ keep figures comparable.
 class Config:
     DATABASE_URL = None  # None: a SQLite file in the instance folder
     MAX_CONTENT_LENGTH = 1024 * 1024
+    READ_REQUIRES_KEY = False
+    # Requests per caller (flask-limiter's notation); counted in memory per worker unless
+    # RATELIMIT_STORAGE_URI names a shared store (redis://...).
+    RATE_LIMIT_ANONYMOUS = "600 per minute"
+    RATE_LIMIT_KEY = "6000 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    IDEMPOTENCY_TTL_HOURS = 24
+    IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
     API_TITLE = "Industry Facts API"
     API_VERSION = "1.0.0"
@@ -42,13 +53,23 @@ class Config:
     OPENAPI_REDOC_URL = "/redoc/assets/redoc.standalone.js"
     API_SPEC_OPTIONS = {
         "info": {"description": DESCRIPTION, "license": {"name": "MIT", "identifier": "MIT"}},
+        "security": OPTIONAL,
     }
 
+
+TRUE = {"1", "true", "yes", "on"}
 
 # Environment variable -> (config key, parser).
 ENVIRONMENT = {
     "DATABASE_URL": ("DATABASE_URL", str),
     "MAX_BODY_BYTES": ("MAX_CONTENT_LENGTH", int),
+    "READ_REQUIRES_KEY": ("READ_REQUIRES_KEY", lambda text: text.lower() in TRUE),
+    "RATE_LIMIT_ANONYMOUS": ("RATE_LIMIT_ANONYMOUS", str),
+    "RATE_LIMIT_KEY": ("RATE_LIMIT_KEY", str),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", lambda text: text.lower() in TRUE),
+    "IDEMPOTENCY_TTL_HOURS": ("IDEMPOTENCY_TTL_HOURS", float),
+    "IMPORT_MAX_BYTES": ("IMPORT_MAX_BYTES", int),
 }
 
 

@@ -31,6 +31,7 @@ class FieldErrorSchema(Schema):
     )
     parameter = fields.String(metadata={"description": "The offending query parameter."})
     header = fields.String(metadata={"description": "The offending request header."})
+    line = fields.Integer(metadata={"description": "The offending line of an imported CSV."})
     detail = fields.String(required=True, metadata={"description": "What is wrong with it."})
 
 
@@ -97,6 +98,8 @@ def handle_http_exception(error: HTTPException):
         detail = "The server failed to answer this request; the failure has been logged."
     elif status == 422:
         detail = "The request is well-formed but some values are not acceptable."
+    elif status == 429:  # flask-limiter describes the limit that was reached
+        detail = f"Too many requests: at most {error.description}. Retry after Retry-After."
     else:
         detail = data.get("message") or error.description
     if status == 400 and errors:
@@ -109,9 +112,12 @@ def handle_domain_error(error: DomainError):
     errors = None
     if isinstance(error, Invalid):
         errors = [
-            {"parameter": name, "detail": message}
-            if error.location == "query"
-            else {"pointer": f"/{API_NAMES.get(name, name)}", "detail": message}
+            {"pointer": f"/{API_NAMES.get(name, name)}", "detail": message}
+            if error.location == "body"
+            else {
+                {"query": "parameter", "headers": "header"}[error.location]: name,
+                "detail": message,
+            }
             for name, message in error.errors.items()
         ]
     return problem(STATUS[type(error)], error.detail, errors)

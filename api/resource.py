@@ -12,7 +12,7 @@ from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
 
-from api import formats
+from api import auth, formats, idempotency
 from api.fields import MAX_ID, UTCDateTime
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
@@ -148,8 +148,8 @@ def crud_blueprint(
 
         @blp.arguments(schema)
         @blp.response(201, schema, headers=ETAG_HEADER)
-        @_documents_errors(blp, 400, 409, 413)
-        @blp.doc(summary=f"Create a {singular}")
+        @writes(blp, 400, 409, 413)
+        @blp.doc(summary=f"Create a {singular}", parameters=[idempotency.PARAMETER])
         def post(self, data):
             row = checked(records.create(model, data))
             location = url_for(f"{name}.{title}ById", **{pk.name: row._pk})
@@ -166,7 +166,7 @@ def crud_blueprint(
 
         @blp.arguments(schema)
         @blp.response(200, schema, headers=ETAG_HEADER)
-        @_documents_errors(blp, 400, 404, 409, 412, 413, 428)
+        @writes(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(summary=f"Replace a {singular}", parameters=[IF_MATCH])
         def put(self, data, **path):
             row = records.update(model, path[pk.name], data, expected_versions())
@@ -174,19 +174,19 @@ def crud_blueprint(
 
         @blp.arguments(schema(partial=True))
         @blp.response(200, schema, headers=ETAG_HEADER)
-        @_documents_errors(blp, 400, 404, 409, 412, 413, 428)
+        @writes(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(
             summary=f"Change some fields of a {singular}",
             description="Send only the fields to change. null clears a field that may be "
             "empty; a field with a default takes a value, not null.",
-            parameters=[IF_MATCH],
+            parameters=[IF_MATCH, idempotency.PARAMETER],
         )
         def patch(self, data, **path):
             row = records.update(model, path[pk.name], data, expected_versions())
             return represent(checked(row), representation)
 
         @blp.response(204)
-        @_documents_errors(blp, 404, 409, 412, 428)
+        @writes(blp, 404, 409, 412, 428)
         @blp.doc(summary=f"Delete a {singular}", parameters=[IF_MATCH])
         def delete(self, **path):
             records.delete(model, path[pk.name], expected_versions())
@@ -223,7 +223,13 @@ class RevisionSchema(Schema):
         metadata={"description": "What happened.", "enum": ["create", "update", "delete"]}
     )
     at = UTCDateTime(metadata={"description": "When it was committed (server time, UTC)."})
-    by = fields.String(metadata={"description": "Who made it: api or cli, for now."})
+    by = fields.String(
+        metadata={
+            "description": "Who made it: the API key (ifk_ and its identifier, as "
+            "`industry-facts keys list` shows it), or cli for the command line.",
+            "example": "ifk_3f9a1c2e",
+        }
+    )
     record = fields.Function(
         lambda revision: json.loads(revision.record),
         metadata={
@@ -232,6 +238,16 @@ class RevisionSchema(Schema):
             "by column: references by id or code, periods as their two dates.",
         },
     )
+
+
+def writes(blp: Blueprint, *statuses: int):
+    """Document a write: it needs a key (401 without one, 403 with a read-only one)."""
+
+    def decorate(view):
+        view = _documents_errors(blp, 401, 403, *statuses)(view)
+        return blp.doc(security=auth.REQUIRED)(view)
+
+    return decorate
 
 
 def _documents_errors(blp: Blueprint, *statuses: int):

@@ -80,7 +80,9 @@ class SourceReferenceSchema(Schema):
     publisher = fields.String(metadata={"description": "Who published it."})
     title = fields.String(metadata={"description": "The publication's title."})
     url = fields.String(metadata={"description": "Where it can be read."})
-    published_on = fields.Date(metadata={"description": "Publication date."})
+    published_on = fields.Date(
+        allow_none=True, metadata={"description": "Publication date, when known."}
+    )
 
 
 class PointSchema(Schema):

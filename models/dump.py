@@ -8,7 +8,7 @@ from peewee import AutoField
 from models import history, search
 from models.db import database, is_sqlite
 from models.errors import Conflict
-from models.schema import ALL_TABLES
+from models.schema import KNOWN_TABLES
 from models.tables import Segment, as_text
 
 BATCH = 500
@@ -16,7 +16,7 @@ BATCH = 500
 
 def export_rows() -> Iterator[str]:
     """Each stored row as a JSON line: {"table": ..., "row": {column: value}}."""
-    for model in ALL_TABLES:
+    for model in KNOWN_TABLES:
         rows = model.select().order_by(*_order(model)).dicts().iterator()
         if model is Segment:
             rows = _parents_first(list(rows))
@@ -26,10 +26,10 @@ def export_rows() -> Iterator[str]:
 
 def import_rows(lines) -> dict[str, int]:
     """Restore an export into an empty database, exactly: ids, versions and times included."""
-    models = {model._meta.table_name: model for model in ALL_TABLES}
+    models = {model._meta.table_name: model for model in KNOWN_TABLES}
     counts = dict.fromkeys(models, 0)
     with database.atomic():
-        if any(model.select().exists() for model in ALL_TABLES):
+        if any(model.select().exists() for model in KNOWN_TABLES):
             raise Conflict("The database is not empty: restore into an empty one.")
         batch, current = [], None
         for line in lines:
@@ -73,7 +73,7 @@ def _restart_sequences() -> None:
     # PostgreSQL hands out ids from a sequence that the restored ids did not advance.
     if is_sqlite():
         return
-    for model in ALL_TABLES:
+    for model in KNOWN_TABLES:
         pk = model._meta.primary_key
         if isinstance(pk, AutoField):
             table = model._meta.table_name

@@ -24,7 +24,8 @@ class PreconditionFailed(DomainError):
 class Invalid(DomainError):
     """Values break a domain rule; `errors` maps field name to message.
 
-    `location` says where the fields are: "body" (JSON fields) or "query" (parameters).
+    `location` says where the fields are: "body" (JSON fields), "query" (parameters) or
+    "headers".
     """
 
     def __init__(self, errors: dict[str, str], location: str = "body"):

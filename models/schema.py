@@ -2,9 +2,11 @@
 
 from models import history, search
 from models.db import database, is_sqlite
-from models.tables import TABLES
+from models.tables import OPERATIONAL, TABLES
 
-ALL_TABLES = TABLES + history.TABLES
+# Everything the service knows, which an export holds; then what runs it.
+KNOWN_TABLES = TABLES + history.TABLES
+ALL_TABLES = KNOWN_TABLES + OPERATIONAL
 
 
 def create_schema() -> None:

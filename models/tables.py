@@ -278,4 +278,35 @@ class Revision(BaseModel):
         indexes = ((("resource", "key", "version"), True),)
 
 
+class ApiKey(BaseModel):
+    """A key to the API. Its secret is never stored: only a digest of the whole key."""
+
+    id = AutoField()
+    name = CharField(200)
+    identifier = CharField(16, unique=True)  # the public part of the key, to find it by
+    digest = CharField(64)
+    scope = CharField(8)
+    created_at = DateTimeField(default=utc_now)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+
+class IdempotentRequest(BaseModel):
+    """A write sent with an Idempotency-Key, and once it is done, the response to replay."""
+
+    id = AutoField()
+    owner = CharField(16)  # the identifier of the API key that sent it
+    key = CharField(255)
+    fingerprint = CharField(64)  # of the method, path and body
+    created_at = DateTimeField(default=utc_now, index=True)
+    status = IntegerField(null=True)  # None while the first request is still running
+    headers = TextField(null=True)
+    body = TextField(null=True)
+
+    class Meta:
+        indexes = ((("owner", "key"), True),)
+
+
 TABLES = (Source, Indicator, Segment, Event, EventTopic, Statistic, Target, Revision)
+# What runs the service rather than what it knows: not exported, not versioned.
+OPERATIONAL = (ApiKey, IdempotentRequest)

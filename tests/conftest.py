@@ -6,6 +6,7 @@ import pytest
 
 from api import create_app
 from api.seed import load_seed
+from models import keys
 from models.db import database
 from models.schema import create_schema, drop_schema
 
@@ -24,7 +25,16 @@ def database_url(request, tmp_path):
 
 @pytest.fixture
 def app(database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url})
+    # Limits stay on, but out of reach: tests/api/test_limits.py lowers them to test them.
+    unlimited = "1000000 per minute"
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "RATE_LIMIT_ANONYMOUS": unlimited,
+            "RATE_LIMIT_KEY": unlimited,
+        }
+    )
     with app.app_context():
         # SQLite gets a new file per test; PostgreSQL is shared, so start it from nothing.
         drop_schema()
@@ -42,6 +52,20 @@ def _close_pooled_connections():
         database.close_all()
 
 
+def make_key(app, scope: str) -> str:
+    with app.app_context():
+        return keys.create(f"tests ({scope})", scope)[1]
+
+
 @pytest.fixture
 def client(app):
+    """A client whose every request carries a key with write scope."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_key(app, 'write')}"
+    return client
+
+
+@pytest.fixture
+def anonymous(app):
+    """A client without a key."""
     return app.test_client()

@@ -105,3 +105,27 @@ def test_export_and_import_dump_from_the_command_line(app, run, tmp_path):
     assert "4 statistic" in result.output
     again = CliRunner().invoke(main, ["import-dump", str(target)], env={"DATABASE_URL": restored})
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_import_from_the_command_line_streams_csv_and_sums_up(app, run, tmp_path, client):
+    path = tmp_path / "statistics.csv"
+    path.write_text(
+        "indicator,region,segment,period,value,source_id\n"
+        + "".join(f"vehicle_exports,JP,total,{1990 + n},{n + 1},1\n" for n in range(30))
+    )
+    assert "Imported: created 30, updated 0, skipped 0, rejected 0." in run("import", str(path))
+    assert "created 0, updated 0, skipped 30" in run("import", "--on-conflict", "skip", str(path))
+    assert len(client.get("/v1/statistics?region=JP&page_size=100").json) == 30
+    revision = client.get("/v1/statistics?region=JP").json[0]["id"]
+    assert client.get(f"/v1/statistics/{revision}/revisions").json[0]["by"] == "cli"
+
+
+def test_a_refused_import_from_the_command_line_fails_and_says_why(app, database_url, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "indicator,region,segment,period,value,source_id\nvehicle_exports,CN,total,2024,x,1\n"
+    )
+    result = CliRunner().invoke(main, ["import", str(path)], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 1
+    assert "line 2 /value: Not a valid number." in result.output
+    assert "1 row was refused; nothing was imported." in result.output

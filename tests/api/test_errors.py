@@ -54,9 +54,9 @@ def test_merge_patch_media_type_is_accepted(client):
     assert response.status_code == 200
 
 
-def test_body_over_the_limit_is_413(database_url):
-    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "MAX_CONTENT_LENGTH": 100})
-    response = app.test_client().post("/v1/sources", json={"title": "x" * 200})
+def test_body_over_the_limit_is_413(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 100
+    response = client.post("/v1/sources", json={"title": "x" * 200})
     assert_problem(response, 413)
 
 

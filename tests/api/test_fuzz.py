@@ -11,7 +11,14 @@ from schemathesis import GenerationMode
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
+from tests.conftest import make_key
+
 MAX_EXAMPLES = 40
+
+
+@pytest.fixture
+def authorization(app) -> dict:
+    return {"Authorization": f"Bearer {make_key(app, 'write')}"}
 
 
 @pytest.fixture
@@ -48,7 +55,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_matches_its_spec(case):
+def test_api_matches_its_spec(case, authorization):
     # In a query string every value is text, so schemathesis's type mutations of a query
     # parameter are often valid requests: `false` is a fine code, and an object it makes for
     # `page` is sent as nothing at all (schemathesis#2312, #4600). Such cases are still held
@@ -56,4 +63,5 @@ def test_api_matches_its_spec(case):
     # values are refused.
     negative = {where for where, part in case.meta.components.items() if part.mode.is_negative}
     query_only = negative == {ParameterLocation.QUERY}
-    case.call_and_validate(excluded_checks=[negative_data_rejection] if query_only else None)
+    excluded = [negative_data_rejection] if query_only else None
+    case.call_and_validate(headers=authorization, excluded_checks=excluded)

@@ -119,3 +119,11 @@ def test_an_irregular_period_says_why_it_has_no_change(client):
         "/v1/series?indicator=vehicle_exports&region=DE&segment=total&transform=change"
     ).json["points"][0]
     assert point["value"] is None and point["note"].startswith("No comparable period")
+
+
+def test_a_source_without_a_publication_date_is_listed_with_null(client):
+    client.patch("/v1/sources/1", json={"published_on": None}, headers={"If-Match": "*"})
+    query = "indicator=vehicle_exports&region=CN&segment=total"
+    assert client.get(f"/v1/series?{query}").json["sources"][0]["published_on"] is None
+    schema = client.get("/openapi.json").json["components"]["schemas"]["SourceReference"]
+    assert "null" in schema["properties"]["published_on"]["type"]

@@ -1,0 +1,62 @@
+"""Who is calling: an API key on the Authorization header, and the scope each request needs."""
+
+from flask import current_app, g, request
+from flask_smorest import abort
+
+from models import keys, records
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+SCHEME = "bearer"  # the security scheme's name in the spec
+REALM = 'Bearer realm="industry-facts"'
+SECURITY_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key: `Authorization: Bearer ifk_...`. Writes need a key with "
+    "`write` scope; reads are open unless the service sets READ_REQUIRES_KEY. Make one with "
+    "`industry-facts keys create --name NAME --scope write`.",
+}
+# Reads: a key is optional (the empty requirement); writes declare the scheme as required.
+OPTIONAL = [{}, {SCHEME: []}]
+REQUIRED = [{SCHEME: []}]
+
+
+def authenticate():
+    """Find the request's key and refuse the request if it needs a scope the key lacks."""
+    if request.routing_exception is not None:
+        return  # an unknown path or method is a 404 or 405 first
+    needed = "write" if request.method in WRITE_METHODS else None
+    if needed is None and current_app.config["READ_REQUIRES_KEY"]:
+        needed = "read"
+    header = request.headers.get("Authorization")
+    key = None
+    if header is not None:
+        scheme, _, text = header.partition(" ")
+        key = keys.find(text.strip()) if scheme.lower() == "bearer" else None
+        if key is None:
+            abort(
+                401,
+                message="The API key is unknown or revoked, or not sent as "
+                "Authorization: Bearer <key>.",
+                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+            )
+    if needed and key is None:
+        abort(
+            401,
+            message=f"This needs an API key with {needed} scope: send Authorization: Bearer <key>.",
+            headers={"WWW-Authenticate": REALM},
+        )
+    if needed and not keys.allows(key, needed):
+        abort(
+            403,
+            message=f"Key {key.identifier} has {key.scope} scope; this needs {needed}.",
+            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{needed}"'},
+        )
+    g.api_key = key
+    if key is not None:
+        # Revisions say which key made each change.
+        g.actor = records.actor.set(f"{keys.PREFIX}_{key.identifier}")
+
+
+def forget_the_actor(exc):
+    if "actor" in g:
+        records.actor.reset(g.actor)

@@ -1,0 +1,312 @@
+"""Bulk import: a JSON document of records of every kind, or CSV of statistics; all or nothing.
+
+Every row goes through the same schemas and domain rules as a single write, in one
+transaction, each in a savepoint: a bad row is noted and the import goes on, so the answer
+lists every bad row; then the transaction commits only if none was bad and this is not a
+dry run. Records in one document refer to each other by a client-chosen `ref`.
+"""
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app, request
+from flask.views import MethodView
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from api.errors import API_NAMES, problem
+from api.events import EventSchema
+from api.indicators import IndicatorSchema
+from api.resource import Blueprint, writes
+from api.segments import SegmentSchema
+from api.sources import SourceSchema
+from api.statistics import StatisticSchema
+from api.targets import TargetSchema
+from models import records
+from models.db import database
+from models.errors import Conflict, DomainError
+from models.tables import Event, Indicator, Segment, Source, Statistic, Target
+
+# In dependency order: a record may refer to those of the sections before it by their ref.
+SECTIONS = {
+    "indicators": (Indicator, IndicatorSchema),
+    "segments": (Segment, SegmentSchema),
+    "sources": (Source, SourceSchema),
+    "events": (Event, EventSchema),
+    "statistics": (Statistic, StatisticSchema),
+    "targets": (Target, TargetSchema),
+}
+REFERENCES = ("source_id", "event_id")
+# Events and targets have no natural key; within an import, these fields tell them apart.
+IDENTITY = {Event: ("title", "date", "source"), Target: ("title", "source")}
+CONFLICTS = ("error", "skip", "update")
+CSV_COLUMNS = (
+    "indicator",
+    "region",
+    "segment",
+    "period",
+    "value",
+    "change_pct",
+    "change_basis",
+    "source_id",
+    "event_id",
+    "quote",
+)
+NUMBERS = ("value", "change_pct")
+MAX_ERRORS = 1000  # enough to fix a file by; the count says how many there were
+
+
+class Rejected(Exception):
+    """The import wrote nothing: every bad row, as problem `errors` items."""
+
+    def __init__(self, errors: list[dict], total: int):
+        rows = "1 row was" if total == 1 else f"{total} rows were"
+        super().__init__(f"{rows} refused; nothing was imported.")
+        self.errors = errors
+        self.total = total
+
+
+def run(rows: Iterable[tuple[str, dict, dict]], on_conflict="error", dry_run=False) -> dict:
+    """Import (section, item, where) rows; `where` says how a row's errors name it.
+
+    Returns how many records were created, updated and skipped, per section; raises
+    Rejected, having written nothing, when any row is bad.
+    """
+    counts = {"created": Counter(), "updated": Counter(), "skipped": Counter()}
+    ids, errors, total = {}, [], 0
+    # Built once: building a schema costs more than loading a row with it.
+    schemas = {section: schema() for section, (_, schema) in SECTIONS.items()}
+    with database.atomic() as transaction:
+        for section, item, where in rows:
+            try:
+                with database.atomic():  # a savepoint: a bad row leaves nothing behind
+                    outcome = _one(section, schemas[section], dict(item), ids, on_conflict)
+                counts[outcome][section] += 1
+            except ValidationError as error:
+                total += 1
+                errors += _problems(error.messages, where)[: MAX_ERRORS - len(errors)]
+            except DomainError as error:
+                total += 1
+                named = {API_NAMES.get(k, k): v for k, v in getattr(error, "errors", {}).items()}
+                messages = named or {"": error.detail}
+                errors += _problems(messages, where)[: MAX_ERRORS - len(errors)]
+        if total or dry_run:
+            transaction.rollback()
+    if total:
+        raise Rejected(errors, total)
+    return {"dry_run": dry_run} | {kind: dict(counter) for kind, counter in counts.items()}
+
+
+def _one(section: str, schema: Schema, item: dict, ids: dict, on_conflict: str) -> str:
+    model = SECTIONS[section][0]
+    ref = item.pop("ref", None)
+    unknown = {}
+    for name in REFERENCES:
+        if isinstance(item.get(name), str):
+            if item[name] not in ids:
+                unknown[name] = [f"No earlier record has ref {item[name]!r}."]
+            item[name] = ids.get(item[name], 1)  # a stand-in, to check the rest of the row
+    try:
+        data = schema.load(item)
+    except ValidationError as error:
+        raise ValidationError(error.messages | unknown) from None
+    if unknown:
+        raise ValidationError(unknown)
+    identity = IDENTITY.get(model, model.natural_key)
+    same = model.get_or_none(*(getattr(model, name) == data[name] for name in identity))
+    if same is None:
+        row, outcome = records.create(model, data), "created"
+    elif on_conflict == "skip":
+        row, outcome = same, "skipped"
+    elif on_conflict == "update":
+        row, outcome = records.update(model, same._pk, data, None), "updated"
+    else:
+        raise Conflict(
+            f"It is already stored as {model.__name__.lower()} {same._pk}; "
+            "import with on_conflict=skip or update to accept that."
+        )
+    if ref is not None:
+        ids[ref] = row._pk
+    return outcome
+
+
+def _problems(messages, where: dict) -> list[dict]:
+    """Marshmallow's or a rule's messages about one row, as problem `errors` items."""
+    found = []
+    for name, detail in _leaves(messages, ""):
+        found.append(where | {"pointer": where.get("pointer", "") + name, "detail": detail})
+    return found
+
+
+def _leaves(messages, prefix: str) -> Iterator[tuple[str, str]]:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _leaves(value, f"{prefix}/{key}" if key != "" else prefix)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        yield prefix, " ".join(messages)
+    else:
+        yield prefix, str(messages)
+
+
+def document_rows(document) -> Iterator[tuple[str, dict, dict]]:
+    """The rows of a JSON document, sections in dependency order, whatever order it has."""
+    if not isinstance(document, dict):
+        raise ValidationError({"": ["The document must be a JSON object of sections."]})
+    unknown = set(document) - set(SECTIONS)
+    if unknown:
+        raise ValidationError({name: ["Unknown section."] for name in sorted(unknown)})
+    for section in SECTIONS:
+        items = document.get(section, [])
+        if not isinstance(items, list):
+            raise ValidationError({section: ["A section is a list of records."]})
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                item = {"": item}  # the schema refuses it, naming the row
+            yield section, item, {"pointer": f"/{section}/{index}"}
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
+    """The statistics of a CSV file with the documented header, one per line after it."""
+    reader = csv.DictReader(lines)
+    missing = {"indicator", "region", "segment", "period", "value", "source_id"} - set(
+        reader.fieldnames or ()
+    )
+    unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
+    if missing or unknown:
+        raise ValidationError(
+            {"header": [f"Columns are {', '.join(CSV_COLUMNS)}; the first six are required."]}
+        )
+    for row in reader:
+        item = {name: text for name, text in row.items() if text not in ("", None)}
+        if None in row:  # more cells than the header names
+            item[""] = row[None]
+        for name in NUMBERS:
+            item[name] = _number(item[name]) if name in item else None
+        for name in REFERENCES:
+            if item.get(name, "").isdigit():
+                item[name] = int(item[name])
+        yield "statistics", item, {"line": reader.line_num}
+
+
+def _number(text: str):
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return text  # the schema says it is not a number
+
+
+blp = Blueprint(
+    "imports",
+    __name__,
+    url_prefix="/v1/import",
+    description="Many records in one request: all are stored, or none.",
+)
+
+
+class ImportQuery(Schema):
+    dry_run = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Check everything and report, but store nothing."},
+    )
+    on_conflict = fields.String(
+        load_default="error",
+        validate=validate.OneOf(CONFLICTS),
+        metadata={
+            "description": "When a record is already stored (same natural key): refuse the "
+            "import (error), leave it as it is (skip), or change it to the import's (update). "
+            "skip and update make importing the same file twice harmless."
+        },
+    )
+
+
+class ImportReportSchema(Schema):
+    dry_run = fields.Boolean(metadata={"description": "True: nothing was stored."})
+    created = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "New records, per section.", "example": {"statistics": 12}},
+    )
+    updated = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "Stored records changed to the import's (on_conflict=update)."},
+    )
+    skipped = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "Stored records left as they were (on_conflict=skip)."},
+    )
+
+
+REQUEST_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    section: {
+                        "type": "array",
+                        "items": {"$ref": f"#/components/schemas/{model.__name__}"},
+                    }
+                    for section, (model, _) in SECTIONS.items()
+                },
+                "description": "Arrays of records, each as its resource takes it, plus an "
+                "optional `ref`: later records may give that string as their source_id or "
+                "event_id.",
+            },
+            "example": {
+                "sources": [
+                    {"ref": "s1", "publisher": "P", "title": "T", "url": "https://example.org/a"}
+                ],
+                "statistics": [
+                    {
+                        "indicator": "vehicle_exports",
+                        "region": "CN",
+                        "segment": "total",
+                        "period": "2024",
+                        "value": 5850000,
+                        "source_id": "s1",
+                    }
+                ],
+            },
+        },
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": ",".join(CSV_COLUMNS)
+            + "\nvehicle_exports,CN,total,2024,5850000,19.3,yoy,1,,\n",
+        },
+    },
+    "description": "A JSON document, or CSV of statistics with the header "
+    f"`{','.join(CSV_COLUMNS)}` (source_id and event_id by id). At most IMPORT_MAX_BYTES "
+    "(64 MiB by default).",
+}
+
+
+@blp.route("")
+class Import(MethodView):
+    @blp.arguments(ImportQuery, location="query", unknown=RAISE)
+    @blp.response(200, ImportReportSchema)
+    @writes(blp, 400, 409, 413, 422)
+    @blp.doc(
+        summary="Import many records at once",
+        description="All or nothing: when any row is bad, nothing is stored and the 422 lists "
+        "every bad row (a JSON pointer into the document, or a CSV line and column).",
+        requestBody=REQUEST_BODY,
+    )
+    def post(self, args):
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+        try:
+            if request.mimetype == "text/csv":
+                rows = csv_rows(request.get_data(as_text=True).splitlines(keepends=True))
+            else:
+                rows = document_rows(request.get_json())
+            return run(rows, **args)
+        except Rejected as error:
+            return problem(422, str(error), error.errors)
+        except ValidationError as error:  # the document's shape or the CSV header
+            return problem(
+                422, "The import is not in a form it can take.", _problems(error.messages, {})
+            )

@@ -1,0 +1,61 @@
+"""Rate limits per key and per address, in memory or in Redis, answered as 429 problems."""
+
+import os
+
+import pytest
+
+from api.limits import limiter
+from tests.conftest import make_key
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def limited(request, app):
+    """The app with small limits, counted in memory or in the local Redis."""
+    if request.param == "redis":
+        if not REDIS_URL:
+            pytest.skip("Redis run skipped: set TEST_REDIS_URL=redis://... to include it")
+        storage = REDIS_URL
+    else:
+        storage = "memory://"
+    app.config.update(
+        RATE_LIMIT_ANONYMOUS="3 per minute",
+        RATE_LIMIT_KEY="5 per minute",
+        RATELIMIT_STORAGE_URI=storage,
+    )
+    limiter.init_app(app)
+    limiter.reset()  # each test counts afresh, though Redis outlives it
+    return app
+
+
+def test_anonymous_callers_are_limited_by_address_with_a_429_problem(limited):
+    client = limited.test_client()
+    answers = [client.get("/v1/sources") for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[0].headers["RateLimit-Policy"] == '"anonymous";q=3;w=60'
+    assert answers[1].headers["RateLimit"].startswith('"anonymous";r=1;t=')
+    refused = answers[-1]
+    assert refused.content_type == "application/problem+json"
+    assert refused.json["detail"].startswith("Too many requests: at most 3 per 1 minute.")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 61
+
+
+def test_each_key_has_its_own_quota(limited):
+    client = limited.test_client()
+    first, second = ({"Authorization": f"Bearer {make_key(limited, 'read')}"} for _ in range(2))
+    assert [client.get("/v1/sources", headers=first).status_code for _ in range(6)] == [
+        200,
+        200,
+        200,
+        200,
+        200,
+        429,
+    ]
+    assert client.get("/v1/sources", headers=second).status_code == 200
+    assert client.get("/v1/sources").status_code == 200  # the address's quota is apart
+
+
+def test_health_probes_are_not_limited(limited):
+    client = limited.test_client()
+    assert {client.get("/healthz").status_code for _ in range(5)} == {200}
