@@ -71,6 +71,10 @@ SOURCES = 5
 # A fixed number of statistics quote a rare word, so a search matches as many rows at every size.
 QUOTED = 200
 RARE_WORD = "hydrogen"
+# In the databases with history, each synthetic statistic has this many versions: it was
+# created on the 1st of January 2025 and revised on the 1st of each month after.
+REVISIONS = 3
+SEED_STATISTICS = 4
 
 
 def periods() -> list[Period]:
@@ -190,6 +194,50 @@ def build(path: str, size: int) -> None:
             search.refresh(Statistic)
         database.execute_sql("ANALYZE")
         database.close()
+
+
+def add_history(path: str) -> None:
+    """Give each synthetic statistic REVISIONS versions, as if the API had made them: history
+    rows valid a month each (the last still open) and a revision for each. The current rows
+    stay as they are but for their version number, so the data read today is the same."""
+    with sqlite3.connect(path) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(statistic)")]
+        # A revision's record is keyed by field name, as the API keeps it.
+        names = {field.column_name: field.name for field in Statistic._meta.sorted_fields}
+        record = ", ".join(f"'{names[column]}', {column}" for column in columns)
+        for version in range(1, REVISIONS + 1):
+            since = f"'2025-{version:02}-01 00:00:00'"
+            then = {
+                "version": str(version),
+                "value": f"value - {REVISIONS - version}",
+                "updated_at": since,
+            }
+            values = ", ".join(f"{then.get(column, column)} AS {column}" for column in columns)
+            until = f"'2025-{version + 1:02}-01 00:00:00'" if version < REVISIONS else "NULL"
+            synthetic = f"FROM statistic WHERE id > {SEED_STATISTICS}"
+            connection.execute(
+                f"INSERT INTO statistic_history ({', '.join(columns)}, valid_from, valid_to) "
+                f"SELECT {values}, {since}, {until} {synthetic}"
+            )
+            change = "create" if version == 1 else "update"
+            connection.execute(
+                "INSERT INTO revision (resource, key, version, change, at, by, record) "
+                f"SELECT 'statistic', id, {version}, '{change}', {since}, 'cli', "
+                f"json_object({record}) FROM (SELECT {values} {synthetic})"
+            )
+        connection.execute(
+            f"UPDATE statistic SET version = {REVISIONS}, updated_at = {since} "
+            f"WHERE id > {SEED_STATISTICS}"
+        )
+        # What the statistics refer to has been there, unchanged, since they were created.
+        for table, key in (("indicator", "code"), ("segment", "code"), ("source", "id")):
+            listed = ", ".join(row[1] for row in connection.execute(f"PRAGMA table_info({table})"))
+            connection.execute(
+                f"INSERT INTO {table}_history ({listed}, valid_from) "
+                f"SELECT {listed}, '2025-01-01 00:00:00' FROM {table} "
+                f"WHERE {key} NOT IN (SELECT {key} FROM {table}_history)"
+            )
+        connection.execute("ANALYZE")
 
 
 def statistic_count(path: str) -> int:

@@ -1,5 +1,8 @@
 """`make bench`: serve 10k- and 1M-statistic databases with gunicorn, load them with wrk, and
-print latencies, throughput, the 1M/10k ratios, the ratio to a bare Flask app, and query plans.
+print latencies, throughput, the 1M/10k ratios, the ratio to a bare Flask app, and query plans;
+then what history costs: reads of the 1M database with several revisions per statistic against
+the same data without them, reads as of a past instant against reads of today, and writes
+with their revisions against the same writes without.
 
 Absolute times depend on the machine and its neighbours; the ratios compare runs made
 minutes apart on the same machine, which is what they are for.
@@ -17,14 +20,17 @@ import sys
 import time
 import urllib.request
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 from peewee import SQL, fn
 
-from bench import data
-from models.db import database
+from bench import data, load
+from models import history, keys
+from models.db import database, preamble
 from models.queries import after, listing, order_of
+from models.schema import create_schema, drop_schema
 from models.series import observation_query
 from models.tables import Statistic
 
@@ -36,13 +42,24 @@ SIZES = [int(n) for n in os.environ.get("BENCH_SIZES", "10000,1000000").split(",
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "2"))
 ITEM = "GET /statistics/{id}"
+# Where the databases with history stand: every synthetic statistic at its second version.
+AS_OF = "2025-02-15T00:00:00Z"
+HISTORY_SCENARIOS = ("filtered list", "series yoy_pct", ITEM)
 CONNECTIONS = 8
 SERVER_ENV = {
     "WEB_CONCURRENCY": "2",
     "GUNICORN_THREADS": "4",
     "ACCESS_LOG": "",
     "LOG_LEVEL": "warning",
+    # Limits stay on, as in production, but high enough that the load is never refused.
+    "RATE_LIMIT_ANONYMOUS": "10000000 per minute",
+    "RATE_LIMIT_KEY": "10000000 per minute",
 }
+# The PostgreSQL database the write benchmarks may empty and fill.
+BENCH_POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench")
+IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "20000"))
+# Which parts to run: reads at two sizes, history, and writes (load and import).
+PARTS = os.environ.get("BENCH_PARTS", "reads,history,writes").split(",")
 
 
 def scenarios(size: int) -> dict:
@@ -98,16 +115,23 @@ def _encode(row, order) -> str:
 
 def plan(query) -> list[str]:
     sql, params = query.sql()
+    if preamble.get():  # as the app runs it when reading the past
+        sql, params = preamble.get()[0] + sql, preamble.get()[1] + params
     return [row[-1] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
 
 
 def wrk(url: str) -> dict:
-    script = Path(__file__).with_name("latency.lua")
+    script, env = "latency.lua", {}
+    if isinstance(url, tuple):  # (base URL, the last id to PATCH, a write key): a write
+        url, last, key = url
+        script, env = "write.lua", {"BENCH_LAST_ID": str(last), "BENCH_KEY": key}
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", str(script), url],
+        ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{SECONDS}s", "-s", script, url],
         capture_output=True,
         text=True,
         check=True,
+        cwd=Path(__file__).parent,
+        env=os.environ | env,
     ).stdout
     result = json.loads(output.strip().splitlines()[-1])
     result["rps"] = result["requests"] / result["seconds"]
@@ -138,18 +162,27 @@ def gunicorn(app: str, env: dict):
         process.wait(timeout=30)
 
 
-def database_for(size: int) -> Path:
-    """The synthetic database of `size` statistics, built once and kept in .bench/."""
+def database_for(size: int, with_history: bool = False) -> Path:
+    """The synthetic database of `size` statistics, built once and kept in .bench/; with
+    history, a copy of it in which each statistic has several versions and revisions."""
     DATA.mkdir(exist_ok=True)
-    path = DATA / f"statistics-{size}.sqlite3"
-    if not path.exists() or data.statistic_count(str(path)) != size + 4:
+    path = DATA / f"statistics-{size}{'-history' if with_history else ''}.sqlite3"
+    if not path.exists() or data.statistic_count(str(path)) != size + data.SEED_STATISTICS:
         for stale in DATA.glob(f"{path.name}*"):
             stale.unlink()
         started = time.perf_counter()
         print(f"building {path.name} ...", file=sys.stderr, flush=True)
-        data.build(str(path), size)
+        if with_history:
+            shutil.copy(database_for(size), path)
+            data.add_history(str(path))
+        else:
+            data.build(str(path), size)
         print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
     return path
+
+
+def served(path: Path, app: str = "api:create_app()"):
+    return gunicorn(app, {"DATABASE_URL": f"sqlite:///{path}"})
 
 
 def measure(urls: dict) -> dict:
@@ -173,26 +206,27 @@ def main() -> int:
     if shutil.which("wrk") is None:
         print("make bench needs wrk: sudo apt-get install wrk", file=sys.stderr)
         return 1
-    from api import create_app
-
     chosen, plans = {}, {}
     for size in SIZES:
-        url = f"sqlite:///{database_for(size)}"
-        with create_app({"DATABASE_URL": url}).app_context():
+        with create_app_for(database_for(size)):
             chosen[size] = scenarios(size)
             plans[size] = {name: [plan(q) for q in qs] for name, (_, qs) in chosen[size].items()}
-            database.close_all()
+    if "reads" in PARTS:
+        print(reads_report(chosen, plans))
+    if "history" in PARTS:
+        print()
+        print(history_report(*measure_history(chosen[SIZES[-1]])))
+    if "writes" in PARTS:
+        print()
+        print(writes_report(measure_writes(), measure_import()))
+    return 0
+
+
+def reads_report(chosen: dict, plans: dict) -> str:
+    """Each read scenario at every size, and the item read against a bare Flask app."""
     results = {}
     with ExitStack() as servers:
-        bases = {
-            size: servers.enter_context(
-                gunicorn(
-                    "api:create_app()",
-                    {"DATABASE_URL": f"sqlite:///{DATA}/statistics-{size}.sqlite3"},
-                )
-            )
-            for size in SIZES
-        }
+        bases = {size: servers.enter_context(served(database_for(size))) for size in SIZES}
         bare = servers.enter_context(gunicorn("bench.bare_app:app", {}))
         for name in chosen[SIZES[0]]:
             urls = {size: bases[size] + chosen[size][name][0] for size in SIZES}
@@ -200,8 +234,158 @@ def main() -> int:
                 urls["bare"] = bare + "/v1/statistics/1"
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
             results[name] = measure(urls)
-    print(report(results, plans))
-    return 0
+    return report(results, plans)
+
+
+def fresh_database(url: str) -> str:
+    """`url`'s database emptied, with the seed and a write key; returns the key."""
+    from api.seed import load_seed
+
+    if url.startswith("postgresql"):
+        _create_postgres_database(url)
+    with create_app_for_url(url):
+        drop_schema()
+        create_schema()
+        load_seed()
+        return keys.create("bench", "write")[1]
+
+
+def _create_postgres_database(url: str) -> None:
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def measure_writes() -> dict:
+    """Concurrent writers and contended updates, on SQLite and on PostgreSQL, 4 workers."""
+    results = {}
+    for backend, url in (
+        ("SQLite", f"sqlite:///{DATA}/load.sqlite3"),
+        ("PostgreSQL", BENCH_POSTGRES),
+    ):
+        print(f"measuring writes under load on {backend} ...", file=sys.stderr, flush=True)
+        key = fresh_database(url)
+        env = {"DATABASE_URL": url, "WEB_CONCURRENCY": "4"}
+        with gunicorn("api:create_app()", env) as base:
+            results[backend] = (
+                load.concurrent_writers(base, key),
+                load.contended_updates(base, key),
+            )
+    return results
+
+
+def measure_import() -> dict:
+    """`industry-facts import` of IMPORT_ROWS CSV rows against sqlite3's executemany of the
+    same rows, each into a fresh database, and the import's peak memory."""
+    rows = [
+        ("vehicle_exports", region, "total", f"{year}", str(year * 7), "1")
+        for region in data.REGIONS
+        for year in range(1000, 9999)
+    ][:IMPORT_ROWS]
+    csv_path = DATA / "import.csv"
+    with open(csv_path, "w") as file:
+        file.write("indicator,region,segment,period,value,source_id\n")
+        file.writelines(",".join(row) + "\n" for row in rows)
+    raw = DATA / "import-raw.sqlite3"
+    fresh_database(f"sqlite:///{raw}")
+    started = time.perf_counter()
+    with sqlite3.connect(raw) as connection:
+        connection.executemany(
+            "INSERT INTO statistic (indicator_id, region, segment_id, period_start, period_end, "
+            "frequency, value, source_id, version, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, 'annual', ?, ?, 1, '2025-01-01', '2025-01-01')",
+            [(i, r, s, f"{y}-01-01", f"{y}-12-31", v, src) for i, r, s, y, v, src in rows],
+        )
+    executemany = time.perf_counter() - started
+    imported = DATA / "import.sqlite3"
+    fresh_database(f"sqlite:///{imported}")
+    print(f"measuring an import of {len(rows):,} rows ...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    # Run in a child of a child, so that the peak memory measured is the import's alone.
+    measured = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import resource, subprocess, sys; "
+            "subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL); "
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)",
+            str(Path(sys.executable).parent / "industry-facts"),
+            "import",
+            str(csv_path),
+        ],
+        env=os.environ | {"DATABASE_URL": f"sqlite:///{imported}"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    for path in (csv_path, raw, imported):
+        for stale in DATA.glob(f"{path.name}*"):
+            stale.unlink()
+    return {
+        "rows": len(rows),
+        "executemany": executemany,
+        "import": seconds,
+        "peak_mb": int(measured.stdout.strip()) / 1024,
+    }
+
+
+def measure_history(chosen: dict) -> tuple[dict, dict, dict]:
+    """Reads with history against reads without it, reads as of AS_OF against today's, and
+    writes with revisions against writes without, each pair measured interleaved."""
+    large, small = SIZES[-1], SIZES[0]
+    path = database_for(large, with_history=True)
+    with create_app_for(path):
+        with history.as_of(datetime.fromisoformat(AS_OF)):
+            plans = {name: [plan(q) for q in chosen[name][1]] for name in HISTORY_SCENARIOS}
+    reads, past = {}, {}
+    with served(database_for(large)) as plain, served(path) as kept:
+        for name in HISTORY_SCENARIOS:
+            print(f"measuring {name} with history ...", file=sys.stderr, flush=True)
+            url = chosen[name][0]
+            reads[name] = measure({"without": plain + url, "with": kept + url})
+            joiner = "&" if "?" in url else "?"
+            past[name] = measure(
+                {"today": kept + url, "as of": f"{kept}{url}{joiner}as_of={AS_OF}"}
+            )
+    # Writes change their database, so each server writes to a fresh copy of the small one.
+    copies, key = {}, {}
+    for kind in ("with", "without"):
+        copies[kind] = DATA / f"writes-{kind}.sqlite3"
+        shutil.copy(database_for(small, with_history=True), copies[kind])
+        with create_app_for(copies[kind]):
+            create_schema()  # a database cached from an older version may lack a table
+            key[kind] = keys.create("bench", "write")[1]
+    print("measuring writes ...", file=sys.stderr, flush=True)
+    last = small + data.SEED_STATISTICS
+    with (
+        served(copies["with"]) as writes,
+        served(copies["without"], "bench.without_history:app") as bare_writes,
+    ):
+        written = measure(
+            {"without": (bare_writes, last, key["without"]), "with": (writes, last, key["with"])}
+        )
+    for copy in copies.values():
+        for stale in DATA.glob(f"{copy.name}*"):
+            stale.unlink()
+    return reads, past, {"PATCH /statistics/{id}": written, "plans": plans}
+
+
+def create_app_for(path: Path):
+    return create_app_for_url(f"sqlite:///{path}")
+
+
+@contextmanager
+def create_app_for_url(url: str):
+    from api import create_app
+
+    with create_app({"DATABASE_URL": url}).app_context():
+        yield
+        database.close_all()
 
 
 def report(results: dict, plans: dict) -> str:
@@ -217,10 +401,8 @@ def report(results: dict, plans: dict) -> str:
     ]
     for name, by_target in results.items():
         a, b = by_target[small], by_target[large]
-        failed = a["errors"] + a["non2xx"] + b["errors"] + b["non2xx"]
-        label = f"{name} (FAILED REQUESTS: {failed:.0f})" if failed else name
         lines.append(
-            f"| {label} | {a['p50_ms']:.2f} | {a['p95_ms']:.2f} | {a['rps']:.0f} "
+            f"| {_label(name, a, b)} | {a['p50_ms']:.2f} | {a['p95_ms']:.2f} | {a['rps']:.0f} "
             f"| {b['p50_ms']:.2f} | {b['p95_ms']:.2f} | {b['rps']:.0f} "
             f"| {b['p50_ms'] / a['p50_ms']:.2f} | {a['rps'] / b['rps']:.2f} |"
         )
@@ -243,6 +425,90 @@ def report(results: dict, plans: dict) -> str:
         for steps in queries:
             lines += [f"    - {step}" for step in steps]
     return "\n".join(lines)
+
+
+def history_report(reads: dict, past: dict, writes: dict) -> str:
+    large, small = SIZES[-1], SIZES[0]
+    plans = writes.pop("plans")
+    lines = [
+        f"History at {large:,} statistics: the same data without history, and with "
+        f"{data.REVISIONS} versions and revisions of every statistic.",
+        "",
+        "| scenario | p50 ms without | p50 ms with | req/s without | req/s with | p50 ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += _pairs(reads, "without", "with")
+    lines += [
+        "",
+        "p50 ratio = p50 with history / p50 without (goal <= 1.10).",
+        "",
+        f"Reads as of {AS_OF} (each statistic's second version) against today's, both on "
+        "the database with history:",
+        "",
+        "| scenario | p50 ms today | p50 ms as of | req/s today | req/s as of | p50 ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += _pairs(past, "today", "as of")
+    lines += [
+        "",
+        f"Writes, each to a fresh copy of the {small:,}-statistic database with history; "
+        "without = the same service with its revision and history writes switched off "
+        "(bench/without_history.py):",
+        "",
+        "| scenario | p50 ms without | p50 ms with | req/s without | req/s with | p50 ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += _pairs(writes, "without", "with")
+    lines += ["", f"Query plans as of {AS_OF} at {large:,} statistics:", ""]
+    for name, queries in plans.items():
+        lines.append(f"- {name}:")
+        for steps in queries:
+            lines += [f"    - {step}" for step in steps]
+    return "\n".join(lines)
+
+
+def writes_report(writes: dict, imported: dict) -> str:
+    lines = [
+        f"Writes under load: gunicorn with 4 workers x 4 threads; {load.WRITERS} writers each "
+        f"POSTing {load.WRITES} new statistics over keep-alive connections; then "
+        f"{load.WRITERS} clients each reading statistic 1 and PATCHing it with its ETag, "
+        f"{load.UPDATES} times.",
+        "",
+        "| backend | writes/s | statuses | stored | distinct | update statuses | no update lost |",
+        "|---|---:|---|---:|---:|---|---|",
+    ]
+    for backend, (written, updated) in writes.items():
+        lines.append(
+            f"| {backend} | {written['per_second']:.0f} | {written['statuses']} "
+            f"| {written['stored']} | {written['distinct']} | {updated['statuses']} "
+            f"| {updated['no_update_lost']} (version {updated['version']}) |"
+        )
+    ratio = imported["executemany"] / imported["import"]
+    lines += [
+        "",
+        f"Import of {imported['rows']:,} CSV rows with `industry-facts import` on SQLite: "
+        f"{imported['import']:.1f} s ({imported['rows'] / imported['import']:.0f} rows/s), "
+        f"peak memory {imported['peak_mb']:.0f} MB; sqlite3 executemany of the same rows: "
+        f"{imported['executemany']:.2f} s; ratio {ratio:.3f} (goal >= 0.25).",
+    ]
+    return "\n".join(lines)
+
+
+def _label(name: str, *measured: dict) -> str:
+    """A scenario's name, flagged when any of its requests failed."""
+    failed = sum(m["errors"] + m["non2xx"] for m in measured)
+    return f"{name} (FAILED REQUESTS: {failed:.0f})" if failed else name
+
+
+def _pairs(results: dict, before: str, after: str) -> list[str]:
+    lines = []
+    for name, by_side in results.items():
+        a, b = by_side[before], by_side[after]
+        lines.append(
+            f"| {_label(name, a, b)} | {a['p50_ms']:.2f} | {b['p50_ms']:.2f} | {a['rps']:.0f} "
+            f"| {b['rps']:.0f} | {b['p50_ms'] / a['p50_ms']:.2f} |"
+        )
+    return lines
 
 
 if __name__ == "__main__":
