@@ -1,15 +1,18 @@
 """Bulk import: a JSON document of records of every kind, or CSV of statistics; all or nothing.
 
-Every row goes through the same schemas and domain rules as a single write, in one
-transaction, each in a savepoint: a bad row is noted and the import goes on, so the answer
-lists every bad row; then the transaction commits only if none was bad and this is not a
-dry run. Records in one document refer to each other by a client-chosen `ref`.
+Rows are checked by the same schemas and domain rules as single writes, and stored a chunk
+at a time (`records.create_many`: a few statements per chunk, not a dozen per row), all in
+one transaction. A bad row is noted and the import goes on, so the answer lists every bad
+row; the transaction commits only if none was bad and this is not a dry run. Records in
+one document refer to each other by a client-chosen `ref`.
 """
 
 import csv
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
+from itertools import groupby, islice
+from operator import itemgetter
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -25,7 +28,7 @@ from api.statistics import StatisticSchema
 from api.targets import TargetSchema
 from models import records
 from models.db import database
-from models.errors import Conflict, DomainError
+from models.errors import DomainError
 from models.tables import Event, Indicator, Segment, Source, Statistic, Target
 
 # In dependency order: a record may refer to those of the sections before it by their ref.
@@ -55,6 +58,7 @@ CSV_COLUMNS = (
 )
 NUMBERS = ("value", "change_pct")
 MAX_ERRORS = 1000  # enough to fix a file by; the count says how many there were
+CHUNK = 500  # rows checked and stored together
 
 
 class Rejected(Exception):
@@ -73,62 +77,113 @@ def run(rows: Iterable[tuple[str, dict, dict]], on_conflict="error", dry_run=Fal
     Returns how many records were created, updated and skipped, per section; raises
     Rejected, having written nothing, when any row is bad.
     """
-    counts = {"created": Counter(), "updated": Counter(), "skipped": Counter()}
-    ids, errors, total = {}, [], 0
-    # Built once: building a schema costs more than loading a row with it.
-    schemas = {section: schema() for section, (_, schema) in SECTIONS.items()}
+    batch = Batch(on_conflict)
     with database.atomic() as transaction:
-        for section, item, where in rows:
-            try:
-                with database.atomic():  # a savepoint: a bad row leaves nothing behind
-                    outcome = _one(section, schemas[section], dict(item), ids, on_conflict)
-                counts[outcome][section] += 1
-            except ValidationError as error:
-                total += 1
-                errors += _problems(error.messages, where)[: MAX_ERRORS - len(errors)]
-            except DomainError as error:
-                total += 1
-                named = {API_NAMES.get(k, k): v for k, v in getattr(error, "errors", {}).items()}
-                messages = named or {"": error.detail}
-                errors += _problems(messages, where)[: MAX_ERRORS - len(errors)]
-        if total or dry_run:
+        for section, chunk in _chunks(rows):
+            batch.load(section, chunk)
+        if batch.refused or dry_run:
             transaction.rollback()
-    if total:
-        raise Rejected(errors, total)
-    return {"dry_run": dry_run} | {kind: dict(counter) for kind, counter in counts.items()}
+    if batch.refused:
+        raise Rejected(batch.errors, batch.refused)
+    return {"dry_run": dry_run} | {kind: dict(counter) for kind, counter in batch.counts.items()}
 
 
-def _one(section: str, schema: Schema, item: dict, ids: dict, on_conflict: str) -> str:
-    model = SECTIONS[section][0]
-    ref = item.pop("ref", None)
-    unknown = {}
-    for name in REFERENCES:
-        if isinstance(item.get(name), str):
-            if item[name] not in ids:
-                unknown[name] = [f"No earlier record has ref {item[name]!r}."]
-            item[name] = ids.get(item[name], 1)  # a stand-in, to check the rest of the row
-    try:
-        data = schema.load(item)
-    except ValidationError as error:
-        raise ValidationError(error.messages | unknown) from None
-    if unknown:
-        raise ValidationError(unknown)
-    identity = IDENTITY.get(model, model.natural_key)
-    same = model.get_or_none(*(getattr(model, name) == data[name] for name in identity))
-    if same is None:
-        row, outcome = records.create(model, data), "created"
-    elif on_conflict == "skip":
-        row, outcome = same, "skipped"
-    elif on_conflict == "update":
-        row, outcome = records.update(model, same._pk, data, None), "updated"
-    else:
-        raise Conflict(
-            f"It is already stored as {model.__name__.lower()} {same._pk}; "
-            "import with on_conflict=skip or update to accept that."
-        )
-    if ref is not None:
-        ids[ref] = row._pk
-    return outcome
+def _chunks(rows: Iterable[tuple]) -> Iterator[tuple[str, list]]:
+    """Consecutive rows of one section, up to CHUNK at a time: memory stays flat."""
+    for section, group in groupby(rows, key=itemgetter(0)):
+        while chunk := list(islice(group, CHUNK)):
+            yield section, chunk
+
+
+class Batch:
+    """What an import has done so far: counts, refusals, and the ids its refs stand for."""
+
+    def __init__(self, on_conflict: str):
+        self.on_conflict = on_conflict
+        self.counts = {"created": Counter(), "updated": Counter(), "skipped": Counter()}
+        self.ids, self.errors, self.refused = {}, [], 0
+        # Built once: building a schema costs more than loading a row with it.
+        self.schemas = {section: schema() for section, (_, schema) in SECTIONS.items()}
+
+    def load(self, section: str, chunk: list) -> None:
+        """Check a chunk of one section's rows and store the good ones, a few statements for
+        all of them (records.create_many); rows already stored follow `on_conflict`."""
+        model = SECTIONS[section][0]
+        identity = IDENTITY.get(model, model.natural_key)
+        loaded = {}
+        for position, (_, item, where) in enumerate(chunk):
+            try:
+                loaded[position] = self._loaded(section, dict(item))
+            except ValidationError as error:
+                self._refuse(error.messages, where)
+        twins = records.find_twins(model, [data for data, _ in loaded.values()], identity)
+        new, pending = {}, set()
+        for position, (data, ref) in loaded.items():
+            same = tuple(data[name] for name in identity)
+            where = chunk[position][2]
+            if same in pending:
+                self._refuse({"": "It repeats an earlier row of this import."}, where)
+            elif same not in twins:
+                new[position] = (data, ref)
+                pending.add(same)
+            else:
+                self._settle(section, model, twins[same], data, ref, where)
+        positions = list(new)
+        created, refused = records.create_many(model, [data for data, _ in new.values()])
+        for index, key in created.items():
+            self.counts["created"][section] += 1
+            self._remember(new[positions[index]][1], key)
+        for index, error in refused.items():
+            self._refuse_for(error, chunk[positions[index]][2])
+
+    def _loaded(self, section: str, item: dict) -> tuple[dict, str | None]:
+        ref = item.pop("ref", None)
+        unknown = {}
+        for name in REFERENCES:
+            if isinstance(item.get(name), str):
+                if item[name] not in self.ids:
+                    unknown[name] = [f"No earlier record has ref {item[name]!r}."]
+                item[name] = self.ids.get(item[name], 1)  # a stand-in, to check the rest
+        try:
+            data = self.schemas[section].load(item)
+        except ValidationError as error:
+            raise ValidationError(error.messages | unknown) from None
+        if unknown:
+            raise ValidationError(unknown)
+        return data, ref
+
+    def _settle(self, section: str, model, key, data: dict, ref, where: dict) -> None:
+        """A row whose record is already stored: skip it, update it, or refuse it."""
+        if self.on_conflict == "skip":
+            self.counts["skipped"][section] += 1
+        elif self.on_conflict == "update":
+            try:
+                with database.atomic():  # a savepoint: a refused update leaves nothing
+                    records.update(model, key, data, None)
+            except DomainError as error:
+                self._refuse_for(error, where)
+                return
+            self.counts["updated"][section] += 1
+        else:
+            message = (
+                f"It is already stored as {model.__name__.lower()} {key}; "
+                "import with on_conflict=skip or update to accept that."
+            )
+            self._refuse({"": message}, where)
+            return
+        self._remember(ref, key)
+
+    def _remember(self, ref, key) -> None:
+        if ref is not None:
+            self.ids[ref] = key
+
+    def _refuse_for(self, error: DomainError, where: dict) -> None:
+        named = {API_NAMES.get(k, k): v for k, v in getattr(error, "errors", {}).items()}
+        self._refuse(named or {"": error.detail}, where)
+
+    def _refuse(self, messages, where: dict) -> None:
+        self.refused += 1
+        self.errors += _problems(messages, where)[: MAX_ERRORS - len(self.errors)]
 
 
 def _problems(messages, where: dict) -> list[dict]:

@@ -21,6 +21,7 @@ import time
 import urllib.request
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -57,9 +58,9 @@ SERVER_ENV = {
 }
 # The PostgreSQL database the write benchmarks may empty and fill.
 BENCH_POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench")
-IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "20000"))
-# Which parts to run: reads at two sizes, history, and writes (load and import).
-PARTS = os.environ.get("BENCH_PARTS", "reads,history,writes").split(",")
+IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+# Which parts to run: reads at two sizes, history, writes under load, and import.
+PARTS = os.environ.get("BENCH_PARTS", "reads,history,writes,import").split(",")
 
 
 def scenarios(size: int) -> dict:
@@ -218,7 +219,10 @@ def main() -> int:
         print(history_report(*measure_history(chosen[SIZES[-1]])))
     if "writes" in PARTS:
         print()
-        print(writes_report(measure_writes(), measure_import()))
+        print(writes_report(measure_writes()))
+    if "import" in PARTS:
+        print()
+        print(import_report(measure_import()))
     return 0
 
 
@@ -281,11 +285,13 @@ def measure_writes() -> dict:
 def measure_import() -> dict:
     """`industry-facts import` of IMPORT_ROWS CSV rows against sqlite3's executemany of the
     same rows, each into a fresh database, and the import's peak memory."""
-    rows = [
-        ("vehicle_exports", region, "total", f"{year}", str(year * 7), "1")
+    months = (
+        ("vehicle_exports", region, "total", f"{year}-{month:02}", str(year + month), "1")
         for region in data.REGIONS
         for year in range(1000, 9999)
-    ][:IMPORT_ROWS]
+        for month in range(1, 13)
+    )
+    rows = list(islice(months, IMPORT_ROWS))
     csv_path = DATA / "import.csv"
     with open(csv_path, "w") as file:
         file.write("indicator,region,segment,period,value,source_id\n")
@@ -297,8 +303,8 @@ def measure_import() -> dict:
         connection.executemany(
             "INSERT INTO statistic (indicator_id, region, segment_id, period_start, period_end, "
             "frequency, value, source_id, version, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'annual', ?, ?, 1, '2025-01-01', '2025-01-01')",
-            [(i, r, s, f"{y}-01-01", f"{y}-12-31", v, src) for i, r, s, y, v, src in rows],
+            "VALUES (?, ?, ?, ?, ?, 'monthly', ?, ?, 1, '2025-01-01', '2025-01-01')",
+            [(i, r, s, f"{m}-01", f"{m}-28", v, src) for i, r, s, m, v, src in rows],
         )
     executemany = time.perf_counter() - started
     imported = DATA / "import.sqlite3"
@@ -467,7 +473,7 @@ def history_report(reads: dict, past: dict, writes: dict) -> str:
     return "\n".join(lines)
 
 
-def writes_report(writes: dict, imported: dict) -> str:
+def writes_report(writes: dict) -> str:
     lines = [
         f"Writes under load: gunicorn with 4 workers x 4 threads; {load.WRITERS} writers each "
         f"POSTing {load.WRITES} new statistics over keep-alive connections; then "
@@ -483,9 +489,12 @@ def writes_report(writes: dict, imported: dict) -> str:
             f"| {written['stored']} | {written['distinct']} | {updated['statuses']} "
             f"| {updated['no_update_lost']} (version {updated['version']}) |"
         )
+    return "\n".join(lines)
+
+
+def import_report(imported: dict) -> str:
     ratio = imported["executemany"] / imported["import"]
-    lines += [
-        "",
+    lines = [
         f"Import of {imported['rows']:,} CSV rows with `industry-facts import` on SQLite: "
         f"{imported['import']:.1f} s ({imported['rows'] / imported['import']:.0f} rows/s), "
         f"peak memory {imported['peak_mb']:.0f} MB; sqlite3 executemany of the same rows: "

@@ -4,6 +4,6 @@ from api import create_app
 from models import records
 
 # Every change's revision and history rows are written by this one function.
-records._revise = lambda model, row, change: None
+records._revise = lambda model, rows, change: None
 
 app = create_app()

@@ -88,15 +88,15 @@ HISTORY = {model: _history_table(model, key) for model, key in KEYS.items()}
 TABLES = tuple(HISTORY.values())
 
 
-def keep(model: type[Model], key, at: datetime, deleted: bool = False) -> None:
-    """Close the open version of a record at `at` and, unless deleted, copy its new one."""
+def keep(model: type[Model], keys: list, at: datetime, deleted: bool = False) -> None:
+    """Close the open versions of records at `at` and, unless deleted, copy their new ones."""
     for table in (model, EventTopic) if model is Event else (model,):
         history = HISTORY[table]
         column = getattr(history, KEYS[table])
-        history.update(valid_to=at).where(column == key, history.valid_to.is_null()).execute()
+        history.update(valid_to=at).where(column.in_(keys), history.valid_to.is_null()).execute()
         if not deleted:
             current = table.select(*table._meta.sorted_fields, history.valid_from.to_value(at))
-            current = current.where(getattr(table, KEYS[table]) == key)
+            current = current.where(getattr(table, KEYS[table]).in_(keys))
             history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
 
 

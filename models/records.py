@@ -6,12 +6,12 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cache
 
-from peewee import IntegrityError, Model
+from peewee import IntegrityError, Model, Tuple
 from playhouse.shortcuts import model_to_dict
 
 from models import history, search
 from models.db import database, is_sqlite
-from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from models.periods import Period
 from models.tables import (
     Event,
@@ -27,6 +27,7 @@ from models.tables import (
 )
 
 REVISION_LOCK = 7_220_331  # any constant: the one advisory lock that orders revisions
+BATCH = 500  # values per IN list: well within every backend's limit on parameters
 
 # Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
 actor: ContextVar[str] = ContextVar("actor", default="cli")
@@ -57,6 +58,92 @@ def create(model: type[Record], data: dict) -> Record:
         row = model(**record)
         _write(lambda: row.save(force_insert=True))
         return _written(model, row._pk, "create")
+
+
+def create_many(model: type[Record], rows: list[dict]) -> tuple[dict, dict]:
+    """Insert new records in bulk, each checked as `create` checks one.
+
+    Returns (ids, errors), each by position in `rows`. A row that breaks a rule, refers to
+    a missing record or repeats a natural key (stored, or earlier in `rows`) is left out
+    with its error; the others are stored with their revisions, history and search
+    documents, a few statements for all of them rather than a dozen each. Call it inside
+    the transaction that decides whether any of it is kept.
+    """
+    if any(fk.rel_model is model for fk in model._meta.refs):
+        return _one_at_a_time(model, rows)
+    prepared = [_prepared(model, data) for data in rows]
+    stored = {
+        fk: _existing(fk.rel_field, {record.get(fk.name) for record in prepared} - {None})
+        for fk in model._meta.refs
+    }
+    twins = find_twins(model, prepared, model.natural_key)
+    errors, accepted = {}, {}
+    for index, record in enumerate(prepared):
+        try:
+            _check_rules(model, record, None, lambda fk, value: value in stored[fk])
+            twin = twins.get(_identity(record, model.natural_key))
+            if twin is not None:
+                raise _twin_conflict(model, twin)
+        except DomainError as error:
+            errors[index] = error
+            continue
+        accepted[index] = record
+        if model.natural_key:
+            twins[_identity(record, model.natural_key)] = "an earlier row"
+    if not accepted:
+        return {}, errors
+    pk = model._meta.primary_key
+    query = model.insert_many(list(accepted.values())).returning(pk)
+    ids = dict(zip(accepted, (row._pk for row in query.execute()), strict=True))
+    created = list(model.full().where(pk.in_(list(ids.values()))))
+    if model is Event:
+        topics = [(row.id, topic) for row in created for topic in dict.fromkeys(row.topics)]
+        if topics:
+            EventTopic.insert_many(topics, fields=[EventTopic.event, EventTopic.topic]).execute()
+    if model in search.SEARCHABLE:
+        search.refresh(model, pk.in_(list(ids.values())))
+    _revise(model, created, "create")
+    return ids, errors
+
+
+def _one_at_a_time(model: type[Record], rows: list[dict]) -> tuple[dict, dict]:
+    # A record may hang under one created just before it (a segment under a new segment):
+    # its parent, and the cycle its parent might close, are checked once that is stored.
+    ids, errors = {}, {}
+    for index, data in enumerate(rows):
+        try:
+            with database.atomic():  # a savepoint: a refused row leaves nothing behind
+                ids[index] = create(model, data)._pk
+        except DomainError as error:
+            errors[index] = error
+    return ids, errors
+
+
+def find_twins(model: type[Record], records: list[dict], fields: tuple[str, ...]) -> dict:
+    """The stored records with the same `fields` as some of `records`: values -> key."""
+    if not fields:
+        return {}
+    columns = [getattr(model, name) for name in fields]
+    wanted = list({_identity(record, fields) for record in records})
+    found = {}
+    for start in range(0, len(wanted), BATCH):
+        query = model.select(*columns, model._meta.primary_key)
+        query = query.where(Tuple(*columns).in_(wanted[start : start + BATCH])).tuples()
+        found.update({tuple(row[:-1]): row[-1] for row in query})
+    return found
+
+
+def _identity(record: dict, fields: tuple[str, ...]) -> tuple:
+    return tuple(record[name] for name in fields)
+
+
+def _existing(column, values: set) -> set:
+    """Those of `values` that `column` holds."""
+    values, found = list(values), set()
+    for start in range(0, len(values), BATCH):
+        query = column.model.select(column).where(column.in_(values[start : start + BATCH]))
+        found.update(value for (value,) in query.tuples())
+    return found
 
 
 def update(model: type[Record], key, data: dict, versions: set[int] | None) -> Record:
@@ -103,7 +190,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
         query = model.delete().where(pk == key, *_version_test(model, versions))
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
-        _revise(model, row, "delete")
+        _revise(model, [row], "delete")
 
 
 def _current(model: type[Record], key, versions: set[int] | None) -> Record:
@@ -130,29 +217,31 @@ def changes(after: int, limit: int) -> list[Revision]:
     return list(query.order_by(Revision.id).limit(limit))
 
 
-def _revise(model: type[Record], row: Record, change: str) -> None:
+def _revise(model: type[Record], rows: list[Record], change: str) -> None:
     """Record a change in the write's own transaction, after it: both are kept, or neither.
 
     The revision and the record's history share one instant, so reading as of a revision's
     `at` shows the record as that revision left it.
     """
     at = datetime.now(UTC).replace(tzinfo=None)
-    version = row.version + 1 if change == "delete" else row.version
     if not is_sqlite():
         # Revision ids must follow commit order, or a feed reader who has seen id 11 would
         # never see an id 10 that committed later. Writers take turns from here to their
         # commit (SQLite's writers already take turns for the whole transaction).
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (REVISION_LOCK,))
-    Revision.create(
-        resource=model._meta.table_name,
-        key=str(row._pk),
-        version=version,
-        change=change,
-        at=at,
-        by=actor.get(),
-        record=json.dumps(model_to_dict(row, recurse=False), default=as_text),
-    )
-    history.keep(model, row._pk, at, deleted=change == "delete")
+    Revision.insert_many(
+        {
+            "resource": model._meta.table_name,
+            "key": str(row._pk),
+            "version": row.version + 1 if change == "delete" else row.version,
+            "change": change,
+            "at": at,
+            "by": actor.get(),
+            "record": json.dumps(model_to_dict(row, recurse=False), default=as_text),
+        }
+        for row in rows
+    ).execute()
+    history.keep(model, [row._pk for row in rows], at, deleted=change == "delete")
 
 
 def _written(model: type[Record], key, change: str) -> Record:
@@ -165,7 +254,7 @@ def _written(model: type[Record], key, change: str) -> Record:
         if rows:
             EventTopic.insert_many(rows, fields=[EventTopic.event, EventTopic.topic]).execute()
     search.refresh_record(model, key)
-    _revise(model, row, change)
+    _revise(model, [row], change)
     return row
 
 
@@ -201,15 +290,7 @@ def _prepared(model: type[Record], data: dict) -> dict:
 
 def _check(model: type[Record], record: dict, key) -> None:
     """Raise Invalid or Conflict unless `record` (the whole record after a change) may be stored."""
-    errors = {}
-    for fk in model._meta.refs:
-        value = record.get(fk.name)
-        target = fk.rel_model
-        if value is not None and not target.select().where(fk.rel_field == value).exists():
-            errors[fk.name] = f"There is no {_label(target)} {value!r}."
-    errors.update(RULES.get(model, _no_rules)(record, key))
-    if errors:
-        raise Invalid(errors)
+    _check_rules(model, record, key, _stored)
     if model.natural_key:
         pk = model._meta.primary_key
         same = model.select(pk).where(
@@ -219,10 +300,31 @@ def _check(model: type[Record], record: dict, key) -> None:
             same = same.where(pk != key)
         twin = same.scalar()
         if twin is not None:
-            raise Conflict(
-                f"{_a(model).capitalize()} with the same {', '.join(model.natural_key)} "
-                f"already exists: {twin}."
-            )
+            raise _twin_conflict(model, twin)
+
+
+def _check_rules(model: type[Record], record: dict, key, exists) -> None:
+    """Raise Invalid unless `record` refers only to records that `exists(fk, value)` says are
+    stored, and keeps its model's rules."""
+    errors = {}
+    for fk in model._meta.refs:
+        value = record.get(fk.name)
+        if value is not None and not exists(fk, value):
+            errors[fk.name] = f"There is no {_label(fk.rel_model)} {value!r}."
+    errors.update(RULES.get(model, _no_rules)(record, key))
+    if errors:
+        raise Invalid(errors)
+
+
+def _stored(fk, value) -> bool:
+    return fk.rel_model.select().where(fk.rel_field == value).exists()
+
+
+def _twin_conflict(model: type[Record], twin) -> Conflict:
+    return Conflict(
+        f"{_a(model).capitalize()} with the same {', '.join(model.natural_key)} "
+        f"already exists: {twin}."
+    )
 
 
 def _no_rules(record: dict, key) -> dict:

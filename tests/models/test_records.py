@@ -2,13 +2,15 @@
 
 import re
 import threading
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
-from models import records
+from models import queries, records
 from models.db import database
 from models.errors import Conflict, NotFound, PreconditionFailed
+from models.history import HISTORY
 from models.tables import Statistic
 
 WRITERS = 8
@@ -118,3 +120,53 @@ def _statistic(period_start: str) -> dict:
         "value": Decimal(1),
         "source": 1,
     }
+
+
+def statistic(period: str, **changes) -> dict:
+    start, end = {"2024": ("2024-01-01", "2024-12-31"), "2023": ("2023-01-01", "2023-12-31")}[
+        period
+    ]
+    return {
+        "indicator": "vehicle_exports",
+        "region": "DE",
+        "segment": "total",
+        "period_start": date.fromisoformat(start),
+        "period_end": date.fromisoformat(end),
+        "value": Decimal(100),
+        "source": 1,
+        "quote": "bulk hydrogen",
+    } | changes
+
+
+def test_create_many_stores_the_good_rows_and_says_why_for_the_others(app):
+    rows = [
+        statistic("2024"),
+        statistic("2023", source=99),  # no such source
+        statistic("2023", value=Decimal(-1)),  # a count cannot be negative
+        statistic("2024"),  # the same as the first row
+        statistic(
+            "2023",
+            region="CN",
+            segment="total",
+            period_start=date(2025, 1, 1),
+            period_end=date(2025, 3, 31),
+        ),  # the seed's first statistic
+        statistic("2023"),
+    ]
+    with app.app_context(), database.atomic():
+        ids, errors = records.create_many(Statistic, rows)
+        assert sorted(ids) == [0, 5]
+        assert {i: type(e).__name__ for i, e in errors.items()} == {
+            1: "Invalid",
+            2: "Invalid",
+            3: "Conflict",
+            4: "Conflict",
+        }
+        assert errors[1].errors == {"source": "There is no source 99."}
+        # Stored as create would store them: revision, history and search document.
+        for key in ids.values():
+            assert [r.change for r in records.revisions(Statistic, key)] == ["create"]
+        history = HISTORY[Statistic]
+        assert history.select().where(history.id.in_(list(ids.values()))).count() == 2
+        found, _ = queries.listing(Statistic, {}, q="hydrogen")
+        assert sorted(s.id for s in found) == sorted(ids.values())
