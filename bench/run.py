@@ -59,6 +59,7 @@ SERVER_ENV = {
 # The PostgreSQL database the write benchmarks may empty and fill.
 BENCH_POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench")
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+POSTED_ROWS = int(os.environ.get("BENCH_POSTED_ROWS", "100000"))
 # Which parts to run: reads at two sizes, history, writes under load, and import.
 PARTS = os.environ.get("BENCH_PARTS", "reads,history,writes,import").split(",")
 
@@ -329,7 +330,24 @@ def measure_import() -> dict:
         check=True,
     )
     seconds = time.perf_counter() - started
-    for path in (csv_path, raw, imported):
+    posted = DATA / "posted.sqlite3"
+    key = fresh_database(f"sqlite:///{posted}")
+    body = "indicator,region,segment,period,value,source_id\n" + "".join(
+        ",".join(row) + "\n" for row in rows[:POSTED_ROWS]
+    )
+    print(f"measuring a POST of {POSTED_ROWS:,} rows ...", file=sys.stderr, flush=True)
+    # One request that takes longer than gunicorn's default 30-second timeout allows.
+    env = {"DATABASE_URL": f"sqlite:///{posted}", "GUNICORN_TIMEOUT": "600"}
+    with gunicorn("api:create_app()", env) as base:
+        client = load.Client(base, key)
+        client.headers["Content-Type"] = "text/csv"
+        client.connection.timeout = 600
+        started = time.perf_counter()
+        client.connection.request("POST", "/v1/import", body.encode(), client.headers)
+        response = client.connection.getresponse()
+        response.read()
+        post = {"status": response.status, "seconds": time.perf_counter() - started}
+    for path in (csv_path, raw, imported, posted):
         for stale in DATA.glob(f"{path.name}*"):
             stale.unlink()
     return {
@@ -337,6 +355,7 @@ def measure_import() -> dict:
         "executemany": executemany,
         "import": seconds,
         "peak_mb": int(measured.stdout.strip()) / 1024,
+        "post": post,
     }
 
 
@@ -499,6 +518,10 @@ def import_report(imported: dict) -> str:
         f"{imported['import']:.1f} s ({imported['rows'] / imported['import']:.0f} rows/s), "
         f"peak memory {imported['peak_mb']:.0f} MB; sqlite3 executemany of the same rows: "
         f"{imported['executemany']:.2f} s; ratio {ratio:.3f} (goal >= 0.25).",
+        "",
+        f"POST /v1/import of {POSTED_ROWS:,} CSV rows in one request (gunicorn, SQLite): "
+        f"{imported['post']['status']} in {imported['post']['seconds']:.1f} s "
+        f"({POSTED_ROWS / imported['post']['seconds']:.0f} rows/s).",
     ]
     return "\n".join(lines)
 
