@@ -77,15 +77,15 @@ def run(rows: Iterable[tuple[str, dict, dict]], on_conflict="error", dry_run=Fal
     Returns how many records were created, updated and skipped, per section; raises
     Rejected, having written nothing, when any row is bad.
     """
-    batch = Batch(on_conflict)
+    importer = Importer(on_conflict)
     with database.atomic() as transaction:
         for section, chunk in _chunks(rows):
-            batch.load(section, chunk)
-        if batch.refused or dry_run:
+            importer.load(section, chunk)
+        if importer.refused or dry_run:
             transaction.rollback()
-    if batch.refused:
-        raise Rejected(batch.errors, batch.refused)
-    return {"dry_run": dry_run} | {kind: dict(counter) for kind, counter in batch.counts.items()}
+    if importer.refused:
+        raise Rejected(importer.errors, importer.refused)
+    return {"dry_run": dry_run} | {kind: dict(counter) for kind, counter in importer.counts.items()}
 
 
 def _chunks(rows: Iterable[tuple]) -> Iterator[tuple[str, list]]:
@@ -95,7 +95,7 @@ def _chunks(rows: Iterable[tuple]) -> Iterator[tuple[str, list]]:
             yield section, chunk
 
 
-class Batch:
+class Importer:
     """What an import has done so far: counts, refusals, and the ids its refs stand for."""
 
     def __init__(self, on_conflict: str):
