@@ -3,13 +3,13 @@
 import json
 from collections.abc import Iterator
 
-from peewee import AutoField
+from peewee import AutoField, fn
 
 from models import history, search
 from models.db import database, is_sqlite
 from models.errors import Conflict
 from models.schema import KNOWN_TABLES
-from models.tables import Segment, as_text
+from models.tables import Revision, Segment, as_text
 
 BATCH = 500
 
@@ -70,16 +70,26 @@ def _insert(model, rows: list[dict]) -> None:
 
 
 def _restart_sequences() -> None:
-    # PostgreSQL hands out ids from a sequence that the restored ids did not advance.
-    if is_sqlite():
-        return
+    """Start each table's ids past every id it has used, the deleted records' included (their
+    revisions remain): an id names one record for good, in links, ETags and revisions."""
     for model in KNOWN_TABLES:
         pk = model._meta.primary_key
-        if isinstance(pk, AutoField):
-            table = model._meta.table_name
+        if not isinstance(pk, AutoField):
+            continue
+        table = model._meta.table_name
+        revised = Revision.select(fn.MAX(Revision.key.cast("INTEGER"))).where(
+            Revision.resource == table
+        )
+        used = max(model.select(fn.MAX(pk)).scalar() or 0, int(revised.scalar() or 0))
+        if is_sqlite():
+            # AUTOINCREMENT's counter; restored rows have moved it only as far as they go.
+            database.execute_sql("DELETE FROM sqlite_sequence WHERE name = ?", (table,))
+            database.execute_sql("INSERT INTO sqlite_sequence VALUES (?, ?)", (table, used))
+        else:
             database.execute_sql(
                 f"SELECT setval(pg_get_serial_sequence('\"{table}\"', '{pk.column_name}'), "
-                f'COALESCE((SELECT MAX({pk.column_name}) FROM "{table}"), 0) + 1, false)'
+                "%s, false)",
+                (used + 1,),
             )
 
 

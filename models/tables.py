@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from peewee import (
+    SQL,
     AutoField,
     BooleanField,
     Case,
@@ -14,10 +15,11 @@ from peewee import (
     DecimalField,
     ForeignKeyField,
     IntegerField,
+    NodeList,
     TextField,
 )
 
-from models.db import BaseModel
+from models.db import BaseModel, is_sqlite
 from models.periods import Period
 
 
@@ -34,6 +36,16 @@ def as_text(value) -> str:
 def _amount(**kwargs) -> DecimalField:
     # Exact decimals; 18 integer and 6 fractional digits cover every figure we expect.
     return DecimalField(max_digits=24, decimal_places=6, auto_round=False, **kwargs)
+
+
+class IdField(AutoField):
+    """An id given once only. SQLite would give the newest row's id to the next row once that
+    row is deleted, mixing two records' revisions and ETags; AUTOINCREMENT stops it there.
+    PostgreSQL's sequences never go back."""
+
+    def ddl(self, ctx):
+        node = super().ddl(ctx)
+        return NodeList((node, SQL("AUTOINCREMENT"))) if is_sqlite() else node
 
 
 class ListField(TextField):
@@ -94,7 +106,7 @@ class Cited:
 
 
 class Source(Record):
-    id = AutoField()
+    id = IdField()
     publisher = CharField(200, index=True)
     title = CharField(500)
     url = CharField(2000, unique=True)
@@ -129,7 +141,7 @@ class Segment(Record):
 
 
 class Event(Cited, Record):
-    id = AutoField()
+    id = IdField()
     title = CharField(500)
     kind = CharField(64, index=True)
     date = DateField(index=True)
@@ -162,7 +174,7 @@ class EventTopic(BaseModel):
 
 
 class Statistic(Cited, Record):
-    id = AutoField()
+    id = IdField()
     # No index of its own: the natural key's index starts with it.
     indicator = ForeignKeyField(
         Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=False
@@ -209,7 +221,7 @@ class Statistic(Cited, Record):
 
 
 class Target(Cited, Record):
-    id = AutoField()
+    id = IdField()
     title = CharField(500)
     issuer = CharField(200, null=True)
     region = CharField(8, index=True)

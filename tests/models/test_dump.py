@@ -62,3 +62,27 @@ def test_a_dump_from_before_history_is_given_one(app, client):
     now = datetime.now(UTC).isoformat()
     past = client.get("/v1/statistics", query_string={"as_of": now}).json
     assert past == client.get("/v1/statistics").json and len(past) == 4
+
+
+def test_a_restore_does_not_give_a_deleted_records_id_again(app, client, anonymous):
+    newest = client.get("/v1/statistics?sort=-id&page_size=1").json[0]
+    client.delete(f"/v1/statistics/{newest['id']}", headers={"If-Match": "*"})
+    with app.app_context():
+        exported = list(dump.export_rows())
+        drop_schema()
+        create_schema()
+        dump.import_rows(exported)
+    created = anonymous.post(
+        "/v1/statistics",
+        json=_without_bookkeeping(newest),
+        headers={"Authorization": f"Bearer {make_key(app, 'write')}"},  # keys are not exported
+    )
+    assert created.status_code == 201, created.json
+    assert created.json["id"] == newest["id"] + 1
+    revisions = anonymous.get(f"/v1/statistics/{newest['id']}/revisions").json
+    assert [r["change"] for r in revisions] == ["delete", "create"]
+
+
+def _without_bookkeeping(statistic: dict) -> dict:
+    writable = ("indicator", "region", "segment", "period", "value", "source_id", "quote")
+    return {name: statistic[name] for name in writable}
