@@ -1,10 +1,13 @@
 """The database handle: one proxy, bound at start-up from a URL, and the base model."""
 
+import json
 import os
 from collections.abc import Callable
+from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 
-from peewee import DatabaseProxy, Model, RawQuery, SelectBase, SqliteDatabase
+from peewee import SQL, DatabaseProxy, Model, RawQuery, SelectBase, SqliteDatabase
 from playhouse.db_url import connect
 
 # A WITH clause, as SQL and its parameters, that every read of the current context runs
@@ -45,6 +48,8 @@ SQLITE_OPTIONS = {
 # connection set-up (and SQLite's page cache) is paid once per thread, not once per request.
 POOL_OPTIONS = {"max_connections": 32, "stale_timeout": 300, "timeout": 10}
 
+BULK_CACHE_KIB = 64 * 1024  # SQLite's page cache while a bulk write runs (bulk_writing)
+
 
 def open_database(url: str):
     """Bind the proxy to a connection pool for `url` (sqlite:///path or postgresql://...)."""
@@ -65,6 +70,70 @@ def open_database(url: str):
 
 def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
+
+
+def insert_rows(model: type[Model], fields: list, rows: list[tuple], returning=None) -> list:
+    """INSERT `rows`, each a tuple of values for `fields`, with one statement; returns the
+    `returning` field's values, one per row in order, when a field is given."""
+    defaulted = [field for field in model._meta.defaults if field not in fields]
+    if defaulted:  # as insert_many would, but with one default for the whole statement
+        defaults = [model._meta.defaults[field] for field in defaulted]
+        extra = tuple(value() if callable(value) else value for value in defaults)
+        fields, rows = [*fields, *defaulted], [(*row, *extra) for row in rows]
+    sql = rendered(_insert, model, tuple(fields), len(rows), returning)
+    cursor = database.execute_sql(sql, db_values(fields, rows))
+    return [value for (value,) in cursor] if returning is not None else []
+
+
+def _insert(model, fields: tuple, count: int, returning):
+    query = model.insert_many([[None] * len(fields)] * count, fields=list(fields))
+    # With no field, returning() asks for nothing back (PostgreSQL would send the keys).
+    return query.returning(*([returning] if returning is not None else []))
+
+
+def rendered(build: Callable, *shape) -> str:
+    """The SQL of the query `build(*shape)`, whose values are all placeholders.
+
+    peewee builds every value of a query into its SQL anew; for bulk reads and writes that
+    cost more than running them. This SQL is built once per shape and backend, and reused
+    with other values (`db_values`).
+    """
+    return _rendered(build, shape, type(database.obj))
+
+
+@lru_cache(maxsize=256)  # bulk statements come in a few sizes: full batches and their tails
+def _rendered(build: Callable, shape: tuple, backend: type) -> str:
+    return build(*shape).sql()[0]
+
+
+def among(column, keys: list):
+    """`column IN keys` with one parameter, however many keys (ids or codes).
+
+    peewee builds an IN list value by value, which for bulk writes cost more than running them.
+    """
+    if is_sqlite():
+        return column.in_(SQL("(SELECT value FROM json_each(?))", (json.dumps(keys),)))
+    return column == SQL("ANY(%s)", (keys,))
+
+
+def db_values(fields: list, rows: list[tuple]) -> list:
+    """The parameters for `rows` of values of `fields`, one row after another."""
+    return [field.db_value(value) for row in rows for field, value in zip(fields, row, strict=True)]
+
+
+@contextmanager
+def bulk_writing():
+    """Room for a bulk write: SQLite's default 2 MiB page cache holds little of a large
+    table's indexes, and re-reading the pages it evicted took half an import's time."""
+    if not is_sqlite():
+        yield
+        return
+    (size,) = database.execute_sql("PRAGMA cache_size").fetchone()
+    database.execute_sql(f"PRAGMA cache_size = {-BULK_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        database.execute_sql(f"PRAGMA cache_size = {size}")
 
 
 class BaseModel(Model):

@@ -28,7 +28,7 @@ from peewee import (
     fn,
 )
 
-from models.db import BaseModel, database, preamble
+from models.db import BaseModel, among, database, preamble
 from models.tables import Event, EventTopic, Indicator, Revision, Segment, Source, Statistic, Target
 
 
@@ -88,15 +88,20 @@ HISTORY = {model: _history_table(model, key) for model, key in KEYS.items()}
 TABLES = tuple(HISTORY.values())
 
 
-def keep(model: type[Model], keys: list, at: datetime, deleted: bool = False) -> None:
-    """Close the open versions of records at `at` and, unless deleted, copy their new ones."""
+def keep(model: type[Model], keys: list, at: datetime, change: str) -> None:
+    """Record a change (create, update or delete) of records at `at`: close their open
+    versions, which a new record has none of, and copy their new ones, unless deleted."""
     for table in (model, EventTopic) if model is Event else (model,):
         history = HISTORY[table]
         column = getattr(history, KEYS[table])
-        history.update(valid_to=at).where(column.in_(keys), history.valid_to.is_null()).execute()
-        if not deleted:
+        if change != "create":
+            closing = history.update(valid_to=at).where(
+                among(column, keys), history.valid_to.is_null()
+            )
+            closing.execute()
+        if change != "delete":
             current = table.select(*table._meta.sorted_fields, history.valid_from.to_value(at))
-            current = current.where(getattr(table, KEYS[table]).in_(keys))
+            current = current.where(among(getattr(table, KEYS[table]), keys))
             history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
 
 

@@ -4,13 +4,14 @@ import json
 from collections import Counter
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, reduce
+from operator import and_, itemgetter
 
-from peewee import IntegrityError, Model, Tuple
+from peewee import AutoField, IntegrityError, Model, ValuesList
 from playhouse.shortcuts import model_to_dict
 
 from models import history, search
-from models.db import database, is_sqlite
+from models.db import among, database, db_values, insert_rows, is_sqlite, rendered
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from models.periods import Period
 from models.tables import (
@@ -26,6 +27,7 @@ from models.tables import (
     utc_now,
 )
 
+JSON = json.JSONEncoder(default=as_text)  # one for all: json.dumps makes one per call
 REVISION_LOCK = 7_220_331  # any constant: the one advisory lock that orders revisions
 BATCH = 500  # values per IN list: well within every backend's limit on parameters
 
@@ -60,14 +62,15 @@ def create(model: type[Record], data: dict) -> Record:
         return _written(model, row._pk, "create")
 
 
-def create_many(model: type[Record], rows: list[dict]) -> tuple[dict, dict]:
+def create_many(model: type[Record], rows: list[dict], twins: dict | None = None):
     """Insert new records in bulk, each checked as `create` checks one.
 
     Returns (ids, errors), each by position in `rows`. A row that breaks a rule, refers to
     a missing record or repeats a natural key (stored, or earlier in `rows`) is left out
     with its error; the others are stored with their revisions, history and search
-    documents, a few statements for all of them rather than a dozen each. Call it inside
-    the transaction that decides whether any of it is kept.
+    documents, a few statements for all of them rather than a dozen each. `twins` is what
+    `find_twins` says of the rows' natural keys, when the caller has asked it already. Call
+    it inside the transaction that decides whether any of it is kept.
     """
     if any(fk.rel_model is model for fk in model._meta.refs):
         return _one_at_a_time(model, rows)
@@ -76,7 +79,7 @@ def create_many(model: type[Record], rows: list[dict]) -> tuple[dict, dict]:
         fk: _existing(fk.rel_field, {record.get(fk.name) for record in prepared} - {None})
         for fk in model._meta.refs
     }
-    twins = find_twins(model, prepared, model.natural_key)
+    twins = find_twins(model, prepared, model.natural_key) if twins is None else dict(twins)
     errors, accepted = {}, {}
     for index, record in enumerate(prepared):
         try:
@@ -92,18 +95,32 @@ def create_many(model: type[Record], rows: list[dict]) -> tuple[dict, dict]:
             twins[_identity(record, model.natural_key)] = "an earlier row"
     if not accepted:
         return {}, errors
-    pk = model._meta.primary_key
-    query = model.insert_many(list(accepted.values())).returning(pk)
-    ids = dict(zip(accepted, (row._pk for row in query.execute()), strict=True))
-    created = list(model.full().where(pk.in_(list(ids.values()))))
+    stored = _stored_rows(model, list(accepted.values()))
+    pk = model._meta.primary_key.name
+    ids = dict(zip(accepted, (record[pk] for record in stored), strict=True))
     if model is Event:
-        topics = [(row.id, topic) for row in created for topic in dict.fromkeys(row.topics)]
+        topics = [(r["id"], topic) for r in stored for topic in dict.fromkeys(r["topics"])]
         if topics:
             EventTopic.insert_many(topics, fields=[EventTopic.event, EventTopic.topic]).execute()
     if model in search.SEARCHABLE:
-        search.refresh(model, pk.in_(list(ids.values())))
-    _revise(model, created, "create")
+        search.index(model, among(model._meta.primary_key, list(ids.values())))
+    _revise(model, stored, "create")
     return ids, errors
+
+
+def _stored_rows(model: type[Record], records: list[dict]) -> list[dict]:
+    """Insert `records` with one statement; returns them as stored: every field, the key and
+    the defaults (one instant for all) included."""
+    pk = model._meta.primary_key
+    fields = [field for field in model._meta.sorted_fields if not isinstance(field, AutoField)]
+    defaults = {f.name: d() if callable(d) else d for f, d in model._meta.defaults.items()}
+    names = [field.name for field in fields]
+    stored = [dict.fromkeys(names) | defaults | record for record in records]
+    rows = list(map(itemgetter(*names), stored))
+    keys = _write(lambda: insert_rows(model, fields, rows, returning=pk))
+    for record, key in zip(stored, keys, strict=True):
+        record[pk.name] = key
+    return stored
 
 
 def _one_at_a_time(model: type[Record], rows: list[dict]) -> tuple[dict, dict]:
@@ -127,10 +144,26 @@ def find_twins(model: type[Record], records: list[dict], fields: tuple[str, ...]
     wanted = list({_identity(record, fields) for record in records})
     found = {}
     for start in range(0, len(wanted), BATCH):
-        query = model.select(*columns, model._meta.primary_key)
-        query = query.where(Tuple(*columns).in_(wanted[start : start + BATCH])).tuples()
-        found.update({tuple(row[:-1]): row[-1] for row in query})
+        batch = wanted[start : start + BATCH]
+        sql = rendered(_twins, model, fields, len(batch))
+        for *values, key in database.execute_sql(sql, db_values(columns, batch)):
+            values = (
+                column.python_value(value) for column, value in zip(columns, values, strict=True)
+            )
+            found[tuple(values)] = key
     return found
+
+
+def _twins(model: type[Record], fields: tuple[str, ...], count: int):
+    # A join with the wanted values, not a row-value IN list: SQLite scans the whole index
+    # for one of those, where it looks each joined row up.
+    columns = [getattr(model, name) for name in fields]
+    wanted = ValuesList([[None] * len(fields)] * count).cte("wanted", columns=fields)
+    match = [
+        column == getattr(wanted.c, name) for column, name in zip(columns, fields, strict=True)
+    ]
+    query = model.select(*columns, model._meta.primary_key).join(wanted, on=reduce(and_, match))
+    return query.with_cte(wanted)
 
 
 def _identity(record: dict, fields: tuple[str, ...]) -> tuple:
@@ -190,7 +223,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
         query = model.delete().where(pk == key, *_version_test(model, versions))
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
-        _revise(model, [row], "delete")
+        _revise(model, [model_to_dict(row, recurse=False)], "delete")
 
 
 def _current(model: type[Record], key, versions: set[int] | None) -> Record:
@@ -217,8 +250,9 @@ def changes(after: int, limit: int) -> list[Revision]:
     return list(query.order_by(Revision.id).limit(limit))
 
 
-def _revise(model: type[Record], rows: list[Record], change: str) -> None:
-    """Record a change in the write's own transaction, after it: both are kept, or neither.
+def _revise(model: type[Record], records: list[dict], change: str) -> None:
+    """Record a change to `records` (each as stored after it, by field name) in the write's
+    own transaction, after it: both are kept, or neither.
 
     The revision and the record's history share one instant, so reading as of a revision's
     `at` shows the record as that revision left it.
@@ -229,19 +263,33 @@ def _revise(model: type[Record], rows: list[Record], change: str) -> None:
         # never see an id 10 that committed later. Writers take turns from here to their
         # commit (SQLite's writers already take turns for the whole transaction).
         database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (REVISION_LOCK,))
-    Revision.insert_many(
-        {
-            "resource": model._meta.table_name,
-            "key": str(row._pk),
-            "version": row.version + 1 if change == "delete" else row.version,
-            "change": change,
-            "at": at,
-            "by": actor.get(),
-            "record": json.dumps(model_to_dict(row, recurse=False), default=as_text),
-        }
-        for row in rows
-    ).execute()
-    history.keep(model, [row._pk for row in rows], at, deleted=change == "delete")
+    pk, names = model._meta.primary_key.name, model._meta.sorted_field_names
+    step = 1 if change == "delete" else 0  # a deletion is a version of its own
+    rows = [
+        (
+            model._meta.table_name,
+            str(record[pk]),
+            record["version"] + step,
+            change,
+            at,
+            actor.get(),
+            JSON.encode({name: record.get(name) for name in names}),
+        )
+        for record in records
+    ]
+    insert_rows(Revision, REVISION_FIELDS, rows)
+    history.keep(model, [record[pk] for record in records], at, change)
+
+
+REVISION_FIELDS = [
+    Revision.resource,
+    Revision.key,
+    Revision.version,
+    Revision.change,
+    Revision.at,
+    Revision.by,
+    Revision.record,
+]
 
 
 def _written(model: type[Record], key, change: str) -> Record:
@@ -254,7 +302,7 @@ def _written(model: type[Record], key, change: str) -> Record:
         if rows:
             EventTopic.insert_many(rows, fields=[EventTopic.event, EventTopic.topic]).execute()
     search.refresh_record(model, key)
-    _revise(model, [row], change)
+    _revise(model, [model_to_dict(row, recurse=False)], change)
     return row
 
 

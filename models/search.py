@@ -83,16 +83,22 @@ def drop_indexes() -> None:
 
 def refresh(model: type[Record], *conditions) -> None:
     """Rebuild the search documents of the `model` records matching `conditions` (all if none)."""
-    key = _key(model)
     table = index_table(model)
+    if conditions:
+        keys = model.select(model.id).where(*conditions)
+        database.execute(table.delete().where(_key(model).in_(keys)))
+    else:
+        database.execute(table.delete())
+    index(model, *conditions)
+
+
+def index(model: type[Record], *conditions) -> None:
+    """Add the search documents of the `model` records matching `conditions`, which have none."""
     documents = _documents(model)
     if conditions:
         documents = documents.where(*conditions)
-        stale = table.delete().where(key.in_(model.select(model.id).where(*conditions)))
-    else:
-        stale = table.delete()
-    database.execute(stale)
-    database.execute(table.insert(documents, columns=[key, table.c.body]))
+    table = index_table(model)
+    database.execute(table.insert(documents, columns=[_key(model), table.c.body]))
 
 
 def refresh_record(model: type[Record], key) -> None:
