@@ -22,12 +22,13 @@ from api.errors import API_NAMES, problem
 from api.events import EventSchema
 from api.indicators import IndicatorSchema
 from api.resource import Blueprint, writes
+from api.schemas import RowLoader
 from api.segments import SegmentSchema
 from api.sources import SourceSchema
 from api.statistics import StatisticSchema
 from api.targets import TargetSchema
 from models import records
-from models.db import database
+from models.db import bulk_writing, database
 from models.errors import DomainError
 from models.tables import Event, Indicator, Segment, Source, Statistic, Target
 
@@ -78,7 +79,7 @@ def run(rows: Iterable[tuple[str, dict, dict]], on_conflict="error", dry_run=Fal
     Rejected, having written nothing, when any row is bad.
     """
     importer = Importer(on_conflict)
-    with database.atomic() as transaction:
+    with bulk_writing(), database.atomic() as transaction:
         for section, chunk in _chunks(rows):
             importer.load(section, chunk)
         if importer.refused or dry_run:
@@ -102,8 +103,7 @@ class Importer:
         self.on_conflict = on_conflict
         self.counts = {"created": Counter(), "updated": Counter(), "skipped": Counter()}
         self.ids, self.errors, self.refused = {}, [], 0
-        # Built once: building a schema costs more than loading a row with it.
-        self.schemas = {section: schema() for section, (_, schema) in SECTIONS.items()}
+        self.loaders = {section: RowLoader(schema()) for section, (_, schema) in SECTIONS.items()}
 
     def load(self, section: str, chunk: list) -> None:
         """Check a chunk of one section's rows and store the good ones, a few statements for
@@ -129,7 +129,9 @@ class Importer:
             else:
                 self._settle(section, model, twins[same], data, ref, where)
         positions = list(new)
-        created, refused = records.create_many(model, [data for data, _ in new.values()])
+        rows = [data for data, _ in new.values()]
+        known = twins if identity == model.natural_key else None
+        created, refused = records.create_many(model, rows, known)
         for index, key in created.items():
             self.counts["created"][section] += 1
             self._remember(new[positions[index]][1], key)
@@ -145,7 +147,7 @@ class Importer:
                     unknown[name] = [f"No earlier record has ref {item[name]!r}."]
                 item[name] = self.ids.get(item[name], 1)  # a stand-in, to check the rest
         try:
-            data = self.schemas[section].load(item)
+            data = self.loaders[section].load(item)
         except ValidationError as error:
             raise ValidationError(error.messages | unknown) from None
         if unknown:
@@ -223,19 +225,23 @@ def document_rows(document) -> Iterator[tuple[str, dict, dict]]:
 
 def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
     """The statistics of a CSV file with the documented header, one per line after it."""
-    reader = csv.DictReader(lines)
-    missing = {"indicator", "region", "segment", "period", "value", "source_id"} - set(
-        reader.fieldnames or ()
-    )
-    unknown = set(reader.fieldnames or ()) - set(CSV_COLUMNS)
-    if missing or unknown:
+    reader = csv.reader(lines)
+    header = next(reader, [])
+    missing = {"indicator", "region", "segment", "period", "value", "source_id"} - set(header)
+    if missing or set(header) - set(CSV_COLUMNS) or len(set(header)) < len(header):
         raise ValidationError(
-            {"header": [f"Columns are {', '.join(CSV_COLUMNS)}; the first six are required."]}
+            {
+                "header": [
+                    f"Columns are {', '.join(CSV_COLUMNS)}; each once, the first six required."
+                ]
+            }
         )
     for row in reader:
-        item = {name: text for name, text in row.items() if text not in ("", None)}
-        if None in row:  # more cells than the header names
-            item[""] = row[None]
+        if not row:
+            continue  # a blank line
+        item = {name: text for name, text in zip(header, row, strict=False) if text}
+        if len(row) > len(header):
+            item[""] = row[len(header) :]  # more cells than the header names
         for name in NUMBERS:
             item[name] = _number(item[name]) if name in item else None
         for name in REFERENCES:
