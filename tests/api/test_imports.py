@@ -146,9 +146,15 @@ def test_csv_errors_name_their_line_and_column(client):
     assert count(client, "statistics") == 4
 
 
-def test_a_csv_without_the_documented_header_is_422(client):
-    response = post(client, "country,amount\nCN,1\n", csv=True)
+@pytest.mark.parametrize(
+    "header",
+    ["country,amount", "", "indicator,region,segment,period,value,source_id,value"],
+    ids=["unknown columns", "empty", "a column twice"],
+)
+def test_a_csv_without_the_documented_header_is_422(client, header):
+    response = post(client, f"{header}\nCN,1\n", csv=True)
     assert response.status_code == 422 and "Columns are" in response.json["errors"][0]["detail"]
+    assert count(client, "statistics") == 4
 
 
 def test_imports_may_be_larger_than_other_bodies(app, client):
