@@ -1,6 +1,13 @@
 """Fixtures: an app per test on a fresh, seeded database, on SQLite and on PostgreSQL."""
 
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -69,3 +76,39 @@ def client(app):
 def anonymous(app):
     """A client without a key."""
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """gunicorn serving a seeded SQLite database on a free port, for clients from outside the
+    process (a browser, a generated client): its `url`, and a `key` with write scope."""
+    path = tmp_path_factory.mktemp("live") / "live.sqlite3"
+    app = create_app({"DATABASE_URL": f"sqlite:///{path}"})
+    with app.app_context():
+        create_schema()
+        load_seed()
+    key = make_key(app, "write")
+    database.close_all()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    root = Path(__file__).resolve().parents[1]
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{path}", "PORT": str(port), "ACCESS_LOG": ""}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
+        cwd=root,
+        env=env | {"WEB_CONCURRENCY": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/healthz", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None, "gunicorn exited before it served"
+                time.sleep(0.1)
+        yield SimpleNamespace(url=url, key=key)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
