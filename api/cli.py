@@ -13,10 +13,9 @@ from marshmallow import ValidationError
 from api import create_app, imports
 from api.seed import load_seed
 from api.serving import gunicorn_settings
-from models import dump, keys
+from models import dump, keys, schema
 from models.db import database
 from models.errors import Conflict, NotFound
-from models.schema import ALL_TABLES, create_schema
 from models.tables import TABLES, ApiKey
 
 
@@ -25,19 +24,43 @@ def main():
     """Industry Facts API: structured, sourced facts about industries."""
 
 
-@main.command("init-db")
+@main.group("db")
+def db_group():
+    """Bring the database's schema up to date, or see where it stands."""
+
+
+@db_group.command("upgrade")
 @with_appcontext
-def init_db():
-    """Create the database tables that do not exist yet."""
-    create_schema()
-    click.echo(f"Tables ready: {', '.join(t._meta.table_name for t in ALL_TABLES)}.")
+def db_upgrade():
+    """Apply the migrations the database has not had, in order."""
+    applied = schema.upgrade()
+    click.echo(f"Applied {', '.join(applied)}." if applied else "Already up to date.")
+
+
+@db_group.command("status")
+@with_appcontext
+def db_status():
+    """List the migrations and whether the database has had each; exit 1 unless up to date."""
+    for name, applied in schema.status():
+        click.echo(f"{'applied' if applied else 'pending'}\t{name}")
+    _ready()
+    click.echo("Up to date.")
+
+
+def _ready() -> None:
+    """Stop unless the database is up to date: commands other than serve leave upgrades to
+    `db upgrade`, run on purpose."""
+    try:
+        schema.check()
+    except schema.SchemaMismatch as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command("seed")
 @with_appcontext
 def seed():
     """Load the launch article's facts; records already stored are left alone."""
-    create_schema()
+    _ready()
     created = load_seed()
     summary = ", ".join(f"{n} {section}" for section, n in created.items()) or "nothing new"
     click.echo(f"Seeded: {summary}.")
@@ -60,7 +83,7 @@ def export(path):
 @with_appcontext
 def import_dump(path):
     """Restore an export into an empty database, exactly (ids, versions, history)."""
-    create_schema()
+    schema.upgrade()
     try:
         counts = dump.import_rows(path)
     except Conflict as error:
@@ -84,7 +107,7 @@ def import_file(path, dry_run, on_conflict):
 
     A CSV is read a line at a time, so memory stays flat however long the file is.
     """
-    create_schema()
+    _ready()
     size = os.path.getsize(path)
     with (
         open(path, encoding="utf-8", newline="") as file,
@@ -131,7 +154,7 @@ def keys_group():
 @with_appcontext
 def create_key(name, scope):
     """Make a key and print it, once: only its digest is kept."""
-    create_schema()
+    _ready()
     key, text = keys.create(name, scope)
     click.echo(f"Created {scope} key {key.identifier} for {name}. It is shown only now:", err=True)
     click.echo(text)
@@ -141,7 +164,7 @@ def create_key(name, scope):
 @with_appcontext
 def list_keys():
     """Every key: identifier, name, scope, when made, last used and revoked."""
-    create_schema()
+    _ready()
     click.echo("identifier\tscope\tcreated\tlast used\trevoked\tname")
     for key in ApiKey.select().order_by(ApiKey.id):
         times = (key.created_at, key.last_used_at, key.revoked_at)
@@ -164,8 +187,8 @@ def revoke_key(identifier):
 @main.command("serve")
 @with_appcontext
 def serve():
-    """Create and seed the database if needed, then serve with gunicorn (PORT, WEB_CONCURRENCY)."""
-    create_schema()
+    """Bring the database up to date, seed it if empty, then serve with gunicorn (PORT, ...)."""
+    schema.upgrade()
     if not any(table.select().exists() for table in TABLES):
         load_seed()
         click.echo("Empty database: loaded the seed facts.")

@@ -1,4 +1,4 @@
-"""The industry-facts command: init-db, seed (idempotent), openapi write, and serve end to end."""
+"""The industry-facts command: db upgrade/status, seed, import, keys, openapi, serve end to end."""
 
 import json
 import os
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from api import create_app
 from api.cli import main
 from models.schema import drop_schema
 from tests.api.test_openapi import COMMITTED
@@ -41,11 +42,33 @@ def test_seed_twice_duplicates_nothing(app, run, client):
     ] == [1, 1, 2, 1, 4]
 
 
-def test_seed_fills_an_empty_database(run, database_url):
-    run("init-db")
-    drop_schema()
+@pytest.fixture
+def empty_database(database_url):
+    """The test database with nothing in it, not even the migrations' table."""
+    with create_app({"DATABASE_URL": database_url}).app_context():
+        drop_schema()
+    return database_url
+
+
+def test_seed_fills_an_empty_database(run, empty_database):
+    run("db", "upgrade")
     output = run("seed")
     assert "4 statistics" in output and "2 targets" in output
+
+
+def test_db_upgrade_brings_a_new_database_up_to_date_and_status_says_so(run, empty_database):
+    status = CliRunner().invoke(main, ["db", "status"], env={"DATABASE_URL": empty_database})
+    assert status.exit_code == 1
+    assert "pending\t001_initial" in status.output and "db upgrade" in status.output
+    assert "Applied 001_initial, 002_ids_given_once." in run("db", "upgrade")
+    assert "Already up to date." in run("db", "upgrade")
+    assert "applied\t002_ids_given_once" in run("db", "status")
+
+
+def test_commands_other_than_serve_refuse_a_database_behind_the_code(empty_database):
+    result = CliRunner().invoke(main, ["seed"], env={"DATABASE_URL": empty_database})
+    assert result.exit_code == 1
+    assert "behind this code" in result.output and "industry-facts db upgrade" in result.output
 
 
 def test_openapi_write_produces_the_committed_document(run, tmp_path):
