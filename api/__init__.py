@@ -22,6 +22,7 @@ from api import (
     idempotency,
     imports,
     indicators,
+    landing,
     limits,
     segments,
     series,
@@ -78,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     for resource in (*RESOURCES, imports, series, facts, checks, changes, health):
         api.register_blueprint(resource.blp)
     app.register_blueprint(docs.blp)
+    app.register_blueprint(landing.blp)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(MaxConnectionsExceeded, handle_database_unavailable)
