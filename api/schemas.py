@@ -205,11 +205,23 @@ def search_field(order: str = RANKED) -> fields.Field:
     )
 
 
+class SeveralValues(DelimitedList):
+    """Values separated by commas, as documented, or the parameter repeated, as clients generated
+    from the spec send a list whatever its `explode: false` says; both mean the same."""
+
+    is_multiple = True  # so webargs hands over every occurrence, not only the first
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list):
+            value = self.delimiter.join(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 def sort_field(model) -> fields.Field:
     """The `sort` parameter of a list: its allowed keys, each optionally prefixed with -."""
     names = list(SORTS[model])
     allowed = ", ".join(names)
-    return DelimitedList(
+    return SeveralValues(
         fields.String(
             validate=validate.OneOf(
                 names + [f"-{n}" for n in names],
@@ -227,6 +239,6 @@ def sort_field(model) -> fields.Field:
 
 def any_of(field: fields.Field, description: str) -> fields.Field:
     """A filter that takes one value or several, comma-separated, meaning any of them."""
-    return DelimitedList(
+    return SeveralValues(
         field, validate=validate.Length(min=1, max=100), metadata={"description": description}
     )
