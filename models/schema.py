@@ -17,6 +17,7 @@ ALL_TABLES = KNOWN_TABLES + OPERATIONAL
 MIGRATIONS = Path(__file__).with_name("migrations")
 # A database made before migrations began (by `init-db` of release 0.1) is at this one.
 ADOPTED = "001_initial"
+UPGRADE_LOCK = 7_220_332  # any constant but the revisions' lock (models/records.py)
 
 
 class SchemaMismatch(Exception):
@@ -27,7 +28,7 @@ def upgrade(target: str | None = None) -> list[str]:
     """Apply the migrations the database has not had, in order (up to `target`, if given);
     returns their names."""
     router = _router()
-    with _foreign_keys_off():
+    with _foreign_keys_off(), _one_upgrade_at_a_time():
         if not router.done and database.table_exists(Source._meta.table_name):
             # Made before migrations: what it lacks of 0.1's tables is made (history tables
             # start from the current rows), and it is taken to be at 0.1's schema.
@@ -97,6 +98,22 @@ def _create_tables() -> None:
 
 def _router() -> Router:
     return Router(database, migrate_dir=MIGRATIONS)
+
+
+@contextmanager
+def _one_upgrade_at_a_time():
+    """Replicas starting together each run `db upgrade`: the second must wait, then find the
+    work done. SQLite: one transaction, which takes the write lock at once (BEGIN IMMEDIATE);
+    PostgreSQL: a session lock, since a transaction would only block on the first table."""
+    if is_sqlite():
+        with database.atomic():
+            yield
+        return
+    database.execute_sql("SELECT pg_advisory_lock(%s)", (UPGRADE_LOCK,))
+    try:
+        yield
+    finally:
+        database.execute_sql("SELECT pg_advisory_unlock(%s)", (UPGRADE_LOCK,))
 
 
 @contextmanager

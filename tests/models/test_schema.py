@@ -1,6 +1,7 @@
 """Migrations: they make the models' schema, keep data across upgrades, and are checked."""
 
 import re
+import threading
 
 import pytest
 from peewee import SqliteDatabase
@@ -42,6 +43,28 @@ def test_an_upgrade_from_the_first_migration_keeps_every_row(app):
         period = {"period_start": "2019-01-01", "period_end": "2019-12-31"}
         created = records.create(Statistic, _statistic(**period))
         assert created.id == newest + 1
+
+
+def test_upgrades_started_together_apply_each_migration_once(app):
+    with app.app_context():
+        schema.drop_schema()
+    barrier, outcomes = threading.Barrier(2), []
+
+    def upgrade():
+        with app.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(schema.upgrade())
+            finally:
+                database.close()
+
+    threads = [threading.Thread(target=upgrade) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    names = [name for name, _ in schema.status()]
+    assert sorted(outcomes) == [[], names]
 
 
 def test_a_database_made_before_migrations_is_adopted(app):
