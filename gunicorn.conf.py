@@ -1,5 +1,14 @@
 """gunicorn configuration: `gunicorn -c gunicorn.conf.py "api:create_app()"`."""
 
+import sys
+
+from api.config import ConfigError
 from api.serving import gunicorn_settings
 
-globals().update(gunicorn_settings())
+try:
+    settings = gunicorn_settings()
+except ConfigError as error:
+    # gunicorn would print a traceback for any other exception raised here; SystemExit it
+    # lets through, so a bad setting stops the master, before any fork, with this one line.
+    sys.exit(f"Error: {error}")
+globals().update(settings)

@@ -24,6 +24,7 @@ from api import (
     indicators,
     landing,
     limits,
+    observability,
     segments,
     series,
     sources,
@@ -56,7 +57,16 @@ def create_app(config: dict | None = None) -> Flask:
     # Keep fields in the order the schemas declare them, which is the order the docs show.
     app.json.sort_keys = False
 
-    open_database(app.config["DATABASE_URL"])
+    open_database(
+        app.config["DATABASE_URL"],
+        {
+            "max_connections": app.config["DATABASE_POOL_SIZE"],
+            "timeout": app.config["DATABASE_POOL_TIMEOUT"],
+            "stale_timeout": app.config["DATABASE_STALE_TIMEOUT"],
+        },
+    )
+    # First before and last after every other hook: the request id, the clock, the access line.
+    observability.init_app(app)
     # Before each request, in this order: who is calling; whether their quota allows it;
     # whether its body is one we take; only then a claim on its Idempotency-Key.
     app.before_request(auth.authenticate)

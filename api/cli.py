@@ -7,19 +7,29 @@ import sys
 
 import click
 from flask.cli import FlaskGroup, with_appcontext
-from gunicorn.app.base import BaseApplication
 from marshmallow import ValidationError
 
 from api import create_app, imports
+from api.config import ConfigError
 from api.seed import load_seed
-from api.serving import gunicorn_settings
+from api.serving import gunicorn_settings, serve_with_gunicorn
 from models import dump, keys, schema
 from models.db import database
 from models.errors import Conflict, NotFound
 from models.tables import TABLES, ApiKey
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=False)
+def _create_app():
+    # A bad setting stops any command, --help included, with one line naming the variable;
+    # the server's settings are checked too, though only `serve` uses them.
+    try:
+        gunicorn_settings()
+        return create_app()
+    except ConfigError as error:
+        sys.exit(f"Error: {error}")
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
 def main():
     """Industry Facts API: structured, sourced facts about industries."""
 
@@ -196,19 +206,4 @@ def serve():
     database.close_all()
     settings = gunicorn_settings()
     click.echo(f"Serving on http://{settings['bind']} (docs at /docs).")
-    GunicornApp(settings).run()
-
-
-class GunicornApp(BaseApplication):
-    """gunicorn run from Python, so `serve` works wherever the package is installed."""
-
-    def __init__(self, settings: dict):
-        self.settings = settings
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self.settings.items():
-            self.cfg.set(key, value)
-
-    def load(self):
-        return create_app()
+    serve_with_gunicorn(settings)

@@ -1,8 +1,15 @@
 """Settings: class defaults, then the environment, then the mapping the caller passes."""
 
+import math
 import os
+import re
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+from limits import parse_many
 
 from api.auth import OPTIONAL
+from models.db import POOL_OPTIONS
 from models.regions import AGGREGATES
 
 DESCRIPTION = f"""\
@@ -26,11 +33,18 @@ keep figures comparable.
 * Writes need an API key with `write` scope (`Authorization: Bearer ifk_...`; use the
   Authorize button); reads are open.
 * Every error is an RFC 9457 `application/problem+json` document.
+* Every response carries `X-Request-ID`: the caller's own (1 to 128 letters, digits and
+  `._:-`) or a new one. Problem documents repeat it as `request_id`; quote it when asking
+  about a failure.
 """
 
 
 class Config:
     DATABASE_URL = None  # None: a SQLite file in the instance folder
+    # Each gunicorn worker keeps its own pool: see README (Configuration) for sizing it.
+    DATABASE_POOL_SIZE = POOL_OPTIONS["max_connections"]
+    DATABASE_POOL_TIMEOUT = POOL_OPTIONS["timeout"]
+    DATABASE_STALE_TIMEOUT = POOL_OPTIONS["stale_timeout"]
     MAX_CONTENT_LENGTH = 1024 * 1024
     READ_REQUIRES_KEY = False
     # Requests per caller (flask-limiter's notation); counted in memory per worker unless
@@ -38,8 +52,13 @@ class Config:
     RATE_LIMIT_ANONYMOUS = "600 per minute"
     RATE_LIMIT_KEY = "6000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
     IDEMPOTENCY_TTL_HOURS = 24
     IMPORT_MAX_BYTES = 64 * 1024 * 1024
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "info"
+    METRICS_ENABLED = True
+    METRICS_TOKEN = None  # None: /metrics is open to whoever reaches it
 
     API_TITLE = "Industry Facts API"
     API_VERSION = "1.0.0"
@@ -57,24 +76,126 @@ class Config:
     }
 
 
-TRUE = {"1", "true", "yes", "on"}
+class ConfigError(ValueError):
+    """A setting the service cannot start with; the message names the variable and why."""
 
-# Environment variable -> (config key, parser).
-ENVIRONMENT = {
-    "DATABASE_URL": ("DATABASE_URL", str),
-    "MAX_BODY_BYTES": ("MAX_CONTENT_LENGTH", int),
-    "READ_REQUIRES_KEY": ("READ_REQUIRES_KEY", lambda text: text.lower() in TRUE),
-    "RATE_LIMIT_ANONYMOUS": ("RATE_LIMIT_ANONYMOUS", str),
-    "RATE_LIMIT_KEY": ("RATE_LIMIT_KEY", str),
-    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
-    "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", lambda text: text.lower() in TRUE),
-    "IDEMPOTENCY_TTL_HOURS": ("IDEMPOTENCY_TTL_HOURS", float),
-    "IMPORT_MAX_BYTES": ("IMPORT_MAX_BYTES", int),
+
+BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
+BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
+DATABASE_SCHEMES = {"sqlite", "postgresql", "postgres"}  # each also with +pool
+# The stores the flask-limiter[redis] dependency can count in.
+RATELIMIT_SCHEMES = {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
+LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+URL_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
+
+
+def boolean(text: str) -> bool:
+    try:
+        return BOOLEANS[text.strip().lower()]
+    except KeyError:
+        raise ValueError("not a boolean: use true or false (or 1/0, yes/no, on/off)") from None
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def positive_number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("not a number") from None
+    if not 0 < value < math.inf:
+        raise ValueError("must be a positive, finite number")
+    return value
+
+
+def port(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise ValueError("not a port: use 1 to 65535")
+    return value
+
+
+def one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.strip().lower() not in choices:
+            raise ValueError(f"use one of: {', '.join(choices)}")
+        return text.strip().lower()
+
+    return parse
+
+
+def database_url(text: str) -> str:
+    scheme, separator, rest = text.partition("://")
+    if not separator or scheme.removesuffix("+pool") not in DATABASE_SCHEMES:
+        raise ValueError("use sqlite:///path or postgresql://user@host:5432/database")
+    if scheme.startswith("sqlite") and (not rest.startswith("/") or rest == "/"):
+        # sqlite://name would make `name` a host, which SQLite has no use for.
+        raise ValueError("a SQLite URL is sqlite:/// then a path (four slashes if absolute)")
+    try:
+        _ = urlsplit(text).port  # raises on a port that is not a number
+    except ValueError:
+        raise ValueError("the port is not a number from 0 to 65535") from None
+    return text
+
+
+def rate_limit(text: str) -> str:
+    # flask-limiter would only refuse a malformed limit on the first request, as a 500.
+    limits = parse_many(text)  # its ValueError says what it could not parse
+    if any(limit.amount < 1 for limit in limits):
+        raise ValueError("a limit of 0 refuses every request (RATELIMIT_ENABLED=false lifts them)")
+    return text
+
+
+def ratelimit_storage(text: str) -> str:
+    if urlsplit(text).scheme not in RATELIMIT_SCHEMES:
+        raise ValueError("use memory:// or redis://host:6379 (also rediss, redis+sentinel, ...)")
+    return text
+
+
+# Environment variable -> (config key, parser). A parser raises ValueError saying what is wrong.
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {
+    "DATABASE_URL": ("DATABASE_URL", database_url),
+    "DATABASE_POOL_SIZE": ("DATABASE_POOL_SIZE", positive_int),
+    "DATABASE_POOL_TIMEOUT": ("DATABASE_POOL_TIMEOUT", positive_int),
+    "DATABASE_STALE_TIMEOUT": ("DATABASE_STALE_TIMEOUT", positive_int),
+    "MAX_BODY_BYTES": ("MAX_CONTENT_LENGTH", positive_int),
+    "READ_REQUIRES_KEY": ("READ_REQUIRES_KEY", boolean),
+    "RATE_LIMIT_ANONYMOUS": ("RATE_LIMIT_ANONYMOUS", rate_limit),
+    "RATE_LIMIT_KEY": ("RATE_LIMIT_KEY", rate_limit),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", ratelimit_storage),
+    "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", boolean),
+    "IDEMPOTENCY_TTL_HOURS": ("IDEMPOTENCY_TTL_HOURS", positive_number),
+    "IMPORT_MAX_BYTES": ("IMPORT_MAX_BYTES", positive_int),
+    "LOG_FORMAT": ("LOG_FORMAT", one_of(LOG_FORMATS)),
+    "LOG_LEVEL": ("LOG_LEVEL", one_of(LOG_LEVELS)),
+    "METRICS_ENABLED": ("METRICS_ENABLED", boolean),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
 }
 
 
-def from_environment(environ=os.environ) -> dict:
-    """The settings the environment overrides."""
+def parse_variable(name: str, text: str, parse: Callable[[str], object]) -> object:
+    """`parse(text)`, or a ConfigError naming the variable and saying what is wrong."""
+    try:
+        return parse(text)
+    except ValueError as error:
+        # The message goes to logs: a URL's password (DATABASE_URL, redis://) stays out of it.
+        shown = URL_PASSWORD.sub(r"\1***@", text)
+        raise ConfigError(f"{name}={shown!r}: {error}") from None
+
+
+def from_environment(environ: Mapping[str, str] = os.environ) -> dict:
+    """The settings the environment overrides, checked: a bad value raises ConfigError."""
     return {
-        key: parse(environ[name]) for name, (key, parse) in ENVIRONMENT.items() if environ.get(name)
+        key: parse_variable(name, environ[name], parse)
+        for name, (key, parse) in ENVIRONMENT.items()
+        if environ.get(name)
     }

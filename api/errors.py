@@ -4,12 +4,14 @@ import http
 import sqlite3
 
 import flask_smorest
-from flask import current_app, json
+from flask import current_app, has_request_context, json
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
+from peewee import PeeweeException
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from api.observability import count_database_error, request_id
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 
 PROBLEM_JSON = "application/problem+json"
@@ -50,6 +52,13 @@ class ProblemSchema(Schema):
         fields.Nested(FieldErrorSchema),
         metadata={"description": "One item per offending field, parameter or header."},
     )
+    request_id = fields.String(
+        metadata={
+            "description": "The request's X-Request-ID, which the logs record: quote it when "
+            "reporting a problem.",
+            "example": "0f8e5b1c9d2a4e6b8c3f7a1d5e9b2c4f",
+        }
+    )
 
 
 class Api(flask_smorest.Api):
@@ -81,6 +90,8 @@ def problem(status: int, detail: str | None = None, errors=None, headers=None):
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    if has_request_context():
+        body["request_id"] = request_id()
     response = current_app.response_class(
         json.dumps(body), status=status, mimetype=PROBLEM_JSON, headers=headers
     )
@@ -94,6 +105,8 @@ def handle_http_exception(error: HTTPException):
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     headers += list((data.get("headers") or {}).items())
     errors = _flatten(data.get("messages", {}))
+    if isinstance(getattr(error, "original_exception", None), PeeweeException):
+        count_database_error(error.original_exception)  # Flask logged it, with its traceback
     if status >= 500:
         detail = "The server failed to answer this request; the failure has been logged."
     elif status == 422:
@@ -160,6 +173,7 @@ def handle_database_unavailable(error: Exception):
         sign in str(original) for sign in SQLITE_OUTAGES
     ):
         raise error
+    count_database_error(error)
     current_app.logger.error("database unavailable: %s", error)
     return problem(
         503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}

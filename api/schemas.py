@@ -170,8 +170,10 @@ class AsOfQuery(InputSchema):
             "description": "Answer as the database stood at this instant (RFC 3339; UTC when "
             "it has no offset): records deleted since are back, values revised since are as "
             "they were, and every filter applies to them. A future instant answers as of now; "
-            "one before a record existed answers as if it never had.",
-            "example": "2025-06-01T00:00:00Z",
+            "one before a record existed answers as if it never had. Example: "
+            "2025-06-01T00:00:00Z.",
+            # No `example`: Swagger UI's Try it out would send it, and a database filled since
+            # would answer with nothing.
         }
     )
 

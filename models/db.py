@@ -46,15 +46,20 @@ SQLITE_OPTIONS = {
 
 # Each request takes a connection from its worker's pool and gives it back at teardown, so
 # connection set-up (and SQLite's page cache) is paid once per thread, not once per request.
+# The most connections a process opens (a ceiling: each is opened when a thread first needs
+# one), the age in seconds at which one is closed and replaced, and the seconds a request
+# waits for a free one. The service's DATABASE_POOL_SIZE, DATABASE_STALE_TIMEOUT and
+# DATABASE_POOL_TIMEOUT settings override them.
 POOL_OPTIONS = {"max_connections": 32, "stale_timeout": 300, "timeout": 10}
 
 BULK_CACHE_KIB = 64 * 1024  # SQLite's page cache while a bulk write runs (bulk_writing)
 
 
-def open_database(url: str):
-    """Bind the proxy to a connection pool for `url` (sqlite:///path or postgresql://...)."""
+def open_database(url: str, pool: dict | None = None):
+    """Bind the proxy to a connection pool for `url` (sqlite:///path or postgresql://...);
+    `pool` overrides some of POOL_OPTIONS."""
     scheme, _, rest = url.partition("://")
-    options = POOL_OPTIONS
+    options = POOL_OPTIONS | (pool or {})
     if scheme.startswith("sqlite"):
         path = rest.removeprefix("/")
         if path and path != ":memory:":
