@@ -80,7 +80,8 @@ def is_sqlite() -> bool:
 def insert_rows(model: type[Model], fields: list, rows: list[tuple], returning=None) -> list:
     """INSERT `rows`, each a tuple of values for `fields`, with one statement; returns the
     `returning` field's values, one per row in order, when a field is given."""
-    defaulted = [field for field in model._meta.defaults if field not in fields]
+    given = {field.name for field in fields}  # by name: a field's == builds an expression
+    defaulted = [field for field in model._meta.defaults if field.name not in given]
     if defaulted:  # as insert_many would, but with one default for the whole statement
         defaults = [model._meta.defaults[field] for field in defaulted]
         extra = tuple(value() if callable(value) else value for value in defaults)
