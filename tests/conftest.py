@@ -1,12 +1,7 @@
 """Fixtures: an app per test on a fresh, seeded database, on SQLite and on PostgreSQL."""
 
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +11,7 @@ from api.seed import load_seed
 from models import keys
 from models.db import database
 from models.schema import create_schema, drop_schema
+from tests.helpers import GUNICORN, ROOT, free_port, wait_until_serving
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -89,25 +85,12 @@ def live_server(tmp_path_factory):
         load_seed()
     key = make_key(app, "write")
     database.close_all()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    root = Path(__file__).resolve().parents[1]
-    env = os.environ | {"DATABASE_URL": f"sqlite:///{path}", "PORT": str(port), "ACCESS_LOG": ""}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
-        cwd=root,
-        env=env | {"WEB_CONCURRENCY": "1"},
-    )
+    port = free_port()
+    env = os.environ | {"DATABASE_URL": f"sqlite:///{path}", "PORT": str(port)}
+    server = subprocess.Popen(GUNICORN, cwd=ROOT, env=env | {"WEB_CONCURRENCY": "1"})
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None, "gunicorn exited before it served"
-                time.sleep(0.1)
+        wait_until_serving(url, server)
         yield SimpleNamespace(url=url, key=key)
     finally:
         server.terminate()

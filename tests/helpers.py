@@ -1,6 +1,16 @@
-"""Small helpers the API tests share."""
+"""Small helpers the tests share: reading the API, and starting servers outside the process."""
 
 import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONSOLE_SCRIPT = Path(sys.executable).parent / "industry-facts"
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"]
 
 
 def read(client, path: str):
@@ -14,3 +24,27 @@ def count(client, collection: str) -> int:
     """How many records a list endpoint holds, from its pagination header."""
     response = client.get(f"/v1/{collection}")
     return json.loads(response.headers["X-Pagination"])["total"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(url: str, server: subprocess.Popen, output=lambda: "") -> None:
+    """Return once the server at `url` answers its liveness probe; fail if it exits first,
+    with what `output()` says it wrote."""
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
+            return
+        except OSError:
+            assert server.poll() is None, f"the server exited: {output()}"
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer in 30 s: {output()}")
+
+
+def run_gunicorn(env: dict) -> subprocess.CompletedProcess:
+    """gunicorn started as the container starts it, for a start that must fail."""
+    return subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)

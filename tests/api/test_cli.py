@@ -2,12 +2,8 @@
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -16,8 +12,7 @@ from api import create_app
 from api.cli import main
 from models.schema import drop_schema
 from tests.api.test_openapi import COMMITTED
-
-CONSOLE_SCRIPT = Path(sys.executable).parent / "industry-facts"
+from tests.helpers import CONSOLE_SCRIPT, free_port, wait_until_serving
 
 
 @pytest.fixture
@@ -81,14 +76,8 @@ def test_console_script_is_installed():
     assert CONSOLE_SCRIPT.exists(), "pip install -e . should install industry-facts"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_serve_creates_seeds_and_serves_with_gunicorn(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
         "PORT": str(port),
@@ -99,12 +88,7 @@ def test_serve_creates_seeds_and_serves_with_gunicorn(tmp_path):
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_serving(base, server)
         with urllib.request.urlopen(f"{base}/v1/statistics") as response:
             values = sorted(s["value"] for s in json.load(response))
         assert values == [242000, 441000, 1178000, 1420000]

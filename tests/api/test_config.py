@@ -3,10 +3,7 @@ it, and the README's configuration table listing exactly the settings, with thei
 
 import os
 import re
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,10 +11,9 @@ from api import create_app
 from api.config import ENVIRONMENT, Config, ConfigError, from_environment
 from api.serving import SERVER_ENVIRONMENT, gunicorn_settings
 from models.db import POOL_OPTIONS, database
+from tests.helpers import CONSOLE_SCRIPT, ROOT, free_port, run_gunicorn
 
-ROOT = Path(__file__).parents[2]
 README = ROOT / "README.md"
-CONSOLE_SCRIPT = Path(sys.executable).parent / "industry-facts"
 # Read by the tests alone (tests/conftest.py, tests/api/test_limits.py), never by the service.
 TESTS_ONLY = {"TEST_DATABASE_URL", "TEST_REDIS_URL"}
 # Defaults that are not a value a variable could be set to.
@@ -200,19 +196,11 @@ def test_the_command_stops_with_one_line_naming_the_variable(tmp_path):
 def test_gunicorn_stops_before_forking_with_one_line_naming_the_variable(
     tmp_path, name, value, reason
 ):
-    with socket.socket() as probe:  # were the setting taken, gunicorn would bind nothing in use
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = _environment(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}", PORT=str(port), **{name: value}
+    env = _environment(  # were the setting taken, gunicorn would bind nothing in use
+        DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        PORT=str(free_port()),
+        **{name: value},
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_gunicorn(env)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [f"Error: {name}={value!r}: {reason}"]

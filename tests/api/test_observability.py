@@ -4,7 +4,6 @@ process and summed over gunicorn's workers."""
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -18,9 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from api import create_app
 from api.limits import limiter
 from api.observability import UNMATCHED, configure_logging
+from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
-ROOT = Path(__file__).parents[2]
-CONSOLE_SCRIPT = Path(sys.executable).parent / "industry-facts"
 GENERATED = re.compile(r"[0-9a-f]{32}")
 REQUESTS = "industry_facts_http_requests_total"
 LATENCY = "industry_facts_http_request_duration_seconds"
@@ -227,12 +225,6 @@ def test_metrics_are_not_part_of_the_api_document(client):
 # Metrics under gunicorn, summed over its workers.
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _stale_counts(directory: Path) -> None:
     # What an earlier run leaves behind: 1000 requests that gunicorn must not add this time.
     code = (
@@ -250,7 +242,7 @@ def two_workers(request, tmp_path):
     """gunicorn with two workers and JSON logs, started either way the service is started:
     its `url` and its `log` file. The gunicorn one is given a metrics directory holding an
     earlier run's counts; `serve` makes a temporary one."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env |= {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'served.sqlite3'}",
@@ -265,7 +257,7 @@ def two_workers(request, tmp_path):
         env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
         # gunicorn serves only a database at the code's schema; `serve` brings it there.
         subprocess.run([CONSOLE_SCRIPT, "db", "upgrade"], env=env, check=True, timeout=60)
-        command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"]
+        command = GUNICORN
     else:
         command = [str(CONSOLE_SCRIPT), "serve"]
     log = tmp_path / "server.log"
@@ -273,13 +265,7 @@ def two_workers(request, tmp_path):
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1)
-                break
-            except OSError:
-                assert server.poll() is None, f"the server exited: {log.read_text()}"
-                time.sleep(0.1)
+        wait_until_serving(url, server, log.read_text)
         yield url, log
     finally:
         server.terminate()

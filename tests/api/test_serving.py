@@ -1,30 +1,14 @@
 """Starting gunicorn: it refuses a database whose schema is not the code's, in one line."""
 
-import socket
 import subprocess
-import sys
 
 import pytest
 
 from api import create_app
 from models import schema
 from models.db import database
-from tests.api.test_config import CONSOLE_SCRIPT, ROOT, _environment
-
-
-def start_gunicorn(database_url: str, **settings: str) -> subprocess.CompletedProcess:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = _environment(DATABASE_URL=database_url, PORT=str(port), **settings)
-    return subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "api:create_app()"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.api.test_config import _environment
+from tests.helpers import CONSOLE_SCRIPT, free_port, run_gunicorn
 
 
 @pytest.mark.parametrize(
@@ -40,7 +24,7 @@ def test_gunicorn_stops_before_forking_when_the_schema_is_not_the_codes(tmp_path
                 "INSERT INTO migratehistory (name, migrated_at) VALUES ('999_later', '2030-01-01')"
             )
             database.close_all()
-    done = start_gunicorn(url)
+    done = run_gunicorn(_environment(DATABASE_URL=url, PORT=str(free_port())))
     assert done.returncode == 1
     (last,) = [line for line in done.stderr.splitlines() if line.startswith("Error:")]
     assert message in last
