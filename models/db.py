@@ -130,7 +130,7 @@ def db_values(fields: list, rows: list[tuple]) -> list:
 @contextmanager
 def bulk_writing():
     """Room for a bulk write: SQLite's default 2 MiB page cache holds little of a large
-    table's indexes, and re-reading the pages it evicted took half an import's time."""
+    table's indexes, and re-reading the pages it evicted took a third of an import's time."""
     if not is_sqlite():
         yield
         return
