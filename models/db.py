@@ -81,14 +81,19 @@ def insert_rows(model: type[Model], fields: list, rows: list[tuple], returning=N
     """INSERT `rows`, each a tuple of values for `fields`, with one statement; returns the
     `returning` field's values, one per row in order, when a field is given."""
     given = {field.name for field in fields}  # by name: a field's == builds an expression
-    defaulted = [field for field in model._meta.defaults if field.name not in given]
-    if defaulted:  # as insert_many would, but with one default for the whole statement
-        defaults = [model._meta.defaults[field] for field in defaulted]
-        extra = tuple(value() if callable(value) else value for value in defaults)
-        fields, rows = [*fields, *defaulted], [(*row, *extra) for row in rows]
+    missing = {field: value for field, value in defaults(model).items() if field.name not in given}
+    if missing:  # as insert_many would, but with one default for the whole statement
+        extra = tuple(missing.values())
+        fields, rows = [*fields, *missing], [(*row, *extra) for row in rows]
     sql = rendered(_insert, model, tuple(fields), len(rows), returning)
     cursor = database.execute_sql(sql, db_values(fields, rows))
     return [value for (value,) in cursor] if returning is not None else []
+
+
+def defaults(model: type[Model]) -> dict:
+    """Each field's default, by field; a callable's called once, so that the rows of one bulk
+    write share one instant."""
+    return {f: value() if callable(value) else value for f, value in model._meta.defaults.items()}
 
 
 def _insert(model, fields: tuple, count: int, returning):

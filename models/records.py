@@ -11,7 +11,7 @@ from peewee import AutoField, IntegrityError, Model, ValuesList
 from playhouse.shortcuts import model_to_dict
 
 from models import history, search
-from models.db import among, database, db_values, insert_rows, is_sqlite, rendered
+from models.db import among, database, db_values, defaults, insert_rows, is_sqlite, rendered
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from models.periods import Period
 from models.tables import (
@@ -113,9 +113,9 @@ def _stored_rows(model: type[Record], records: list[dict]) -> list[dict]:
     the defaults (one instant for all) included."""
     pk = model._meta.primary_key
     fields = [field for field in model._meta.sorted_fields if not isinstance(field, AutoField)]
-    defaults = {f.name: d() if callable(d) else d for f, d in model._meta.defaults.items()}
     names = [field.name for field in fields]
-    stored = [dict.fromkeys(names) | defaults | record for record in records]
+    blank = dict.fromkeys(names) | {field.name: value for field, value in defaults(model).items()}
+    stored = [blank | record for record in records]
     rows = list(map(itemgetter(*names), stored))
     keys = _write(lambda: insert_rows(model, fields, rows, returning=pk))
     for record, key in zip(stored, keys, strict=True):

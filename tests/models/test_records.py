@@ -1,5 +1,6 @@
 """The domain layer without HTTP: optimistic locking under real concurrency, and the seed's data."""
 
+import json
 import re
 import threading
 from datetime import date
@@ -7,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 from peewee import fn
+from playhouse.shortcuts import model_to_dict
 
 from models import queries, records
 from models.db import database
 from models.errors import Conflict, NotFound, PreconditionFailed
 from models.history import HISTORY
-from models.tables import Statistic
+from models.tables import Statistic, as_text
 
 WRITERS = 8
 
@@ -182,3 +184,8 @@ def test_create_many_stores_the_good_rows_and_says_why_for_the_others(app):
         assert history.select().where(history.id.in_(list(ids.values()))).count() == 2
         found, _ = queries.listing(Statistic, {}, q="hydrogen")
         assert sorted(s.id for s in found) == sorted(ids.values())
+        # Recorded from what was inserted, not read back: the same as the stored record.
+        for key in ids.values():
+            (revision,) = records.revisions(Statistic, key)
+            stored = model_to_dict(records.fetch(Statistic, key), recurse=False)
+            assert json.loads(revision.record) == json.loads(json.dumps(stored, default=as_text))
