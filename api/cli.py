@@ -198,7 +198,9 @@ def revoke_key(identifier):
 @with_appcontext
 def serve():
     """Bring the database up to date, seed it if empty, then serve with gunicorn (PORT, ...)."""
-    schema.upgrade()
+    applied = schema.upgrade()
+    if applied:
+        click.echo(f"Applied {', '.join(applied)}.")
     if not any(table.select().exists() for table in TABLES):
         load_seed()
         click.echo("Empty database: loaded the seed facts.")

@@ -97,6 +97,7 @@ def test_serve_creates_seeds_and_serves_with_gunicorn(tmp_path):
     finally:
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
+    assert "Applied 001_initial, 002_ids_given_once." in output
     assert "loaded the seed facts" in output
     assert "Booting worker" in output
 
