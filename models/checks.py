@@ -4,8 +4,9 @@ sources against each other; each within the rounding the figures themselves allo
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from peewee import Tuple, ValuesList, fn
+from peewee import fn
 
+from models.db import one_of
 from models.periods import Period
 from models.tables import Segment, Statistic
 
@@ -95,12 +96,8 @@ def _values(keys: set) -> dict:
         Statistic.period_start,
         Statistic.period_end,
     )
-    query = (
-        Statistic.select(*columns, Statistic.value)
-        .where(Tuple(*columns).in_(ValuesList(list(keys))))
-        .order_by(Statistic.id)
-        .tuples()
-    )
+    query = one_of(Statistic.select(*columns, Statistic.value), columns, list(keys))
+    query = query.order_by(Statistic.id).tuples()
     return {row[:5]: row[5] for row in query}
 
 
@@ -134,31 +131,26 @@ def reconcile(groups: list[tuple]) -> list[dict]:
         return []
     parents = {(i, r, p, s, e, src) for i, r, p, s, e, src in groups}
     keys = [(i, r, s, e, src) for i, r, _, s, e, src in groups]
-    rows = (
-        Statistic.select(
-            Statistic.id,
-            Statistic.indicator,
-            Statistic.region,
-            Statistic.segment,
-            Statistic.period_start,
-            Statistic.period_end,
-            Statistic.source,
-            Statistic.value,
-            Segment.parent,
-            Segment.additive,
-        )
-        .join(Segment)
-        .where(
-            Tuple(
-                Statistic.indicator,
-                Statistic.region,
-                Statistic.period_start,
-                Statistic.period_end,
-                Statistic.source,
-            ).in_(ValuesList(keys))
-        )
-        .namedtuples()
-    )
+    rows = Statistic.select(
+        Statistic.id,
+        Statistic.indicator,
+        Statistic.region,
+        Statistic.segment,
+        Statistic.period_start,
+        Statistic.period_end,
+        Statistic.source,
+        Statistic.value,
+        Segment.parent,
+        Segment.additive,
+    ).join(Segment)
+    columns = [
+        Statistic.indicator,
+        Statistic.region,
+        Statistic.period_start,
+        Statistic.period_end,
+        Statistic.source,
+    ]
+    rows = one_of(rows, columns, keys).namedtuples()
     by_group = {group: {"whole": None, "parts": [], "overlapping": []} for group in parents}
     for row in rows:
         base = (row.indicator, row.region)
@@ -237,14 +229,11 @@ def conflicts(groups: list[tuple]) -> list[dict]:
     """The reports behind each conflicting point, and whether they differ beyond rounding."""
     if not groups:
         return []
-    rows = (
-        Statistic.select(
-            *_key_columns(Statistic.segment), Statistic.id, Statistic.source, Statistic.value
-        )
-        .where(Tuple(*_key_columns(Statistic.segment)).in_(ValuesList(groups)))
-        .order_by(Statistic.source, Statistic.id)
-        .namedtuples()
+    rows = Statistic.select(
+        *_key_columns(Statistic.segment), Statistic.id, Statistic.source, Statistic.value
     )
+    rows = one_of(rows, _key_columns(Statistic.segment), groups)
+    rows = rows.order_by(Statistic.source, Statistic.id).namedtuples()
     reports = {group: [] for group in groups}
     for row in rows:
         reports[(row.indicator, row.region, row.segment, row.period_start, row.period_end)].append(

@@ -5,9 +5,10 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import and_
 
-from peewee import SQL, DatabaseProxy, Model, RawQuery, SelectBase, SqliteDatabase
+from peewee import SQL, DatabaseProxy, Model, RawQuery, SelectBase, SqliteDatabase, ValuesList
 from playhouse.db_url import connect
 
 # A WITH clause, as SQL and its parameters, that every read of the current context runs
@@ -125,6 +126,16 @@ def among(column, keys: list):
     if is_sqlite():
         return column.in_(SQL("(SELECT value FROM json_each(?))", (json.dumps(keys),)))
     return column == SQL("ANY(%s)", (keys,))
+
+
+def one_of(query, columns: list, keys: list):
+    """`query` narrowed to the rows whose `columns` hold one of `keys` (tuples of values), by
+    a join with the keys as a VALUES list: SQLite scans a whole table or index for a
+    row-value IN list, where a join looks each key up in an index."""
+    wanted = ValuesList(keys).alias("wanted")
+    # VALUES names its columns column1, column2, ... on both backends.
+    match = [column == getattr(wanted.c, f"column{n}") for n, column in enumerate(columns, 1)]
+    return query.join(wanted, on=reduce(and_, match))
 
 
 def db_values(fields: list, rows: list[tuple]) -> list:

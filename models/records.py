@@ -4,14 +4,23 @@ import json
 from collections import Counter
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from functools import cache, reduce
-from operator import and_, itemgetter
+from functools import cache
+from operator import itemgetter
 
-from peewee import AutoField, IntegrityError, Model, ValuesList
+from peewee import AutoField, IntegrityError, Model
 from playhouse.shortcuts import model_to_dict
 
 from models import history, search
-from models.db import among, database, db_values, defaults, insert_rows, is_sqlite, rendered
+from models.db import (
+    among,
+    database,
+    db_values,
+    defaults,
+    insert_rows,
+    is_sqlite,
+    one_of,
+    rendered,
+)
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from models.periods import Period
 from models.tables import (
@@ -155,15 +164,9 @@ def find_twins(model: type[Record], records: list[dict], fields: tuple[str, ...]
 
 
 def _twins(model: type[Record], fields: tuple[str, ...], count: int):
-    # A join with the wanted values, not a row-value IN list: SQLite scans the whole index
-    # for one of those, where it looks each joined row up.
     columns = [getattr(model, name) for name in fields]
-    wanted = ValuesList([[None] * len(fields)] * count).cte("wanted", columns=fields)
-    match = [
-        column == getattr(wanted.c, name) for column, name in zip(columns, fields, strict=True)
-    ]
-    query = model.select(*columns, model._meta.primary_key).join(wanted, on=reduce(and_, match))
-    return query.with_cte(wanted)
+    wanted = [[None] * len(fields)] * count  # placeholders: rendered once per count
+    return one_of(model.select(*columns, model._meta.primary_key), columns, wanted)
 
 
 def _identity(record: dict, fields: tuple[str, ...]) -> tuple:

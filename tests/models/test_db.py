@@ -1,7 +1,7 @@
-"""The database helpers for bulk work: inserts built once per shape, and IN as one parameter."""
+"""The database helpers for bulk work: inserts built once per shape, IN lists that scale."""
 
-from models.db import among, insert_rows
-from models.tables import Segment, Source
+from models.db import among, database, insert_rows, is_sqlite, one_of
+from models.tables import Segment, Source, Statistic
 
 
 def test_insert_rows_returns_the_keys_and_fills_in_defaults(app):
@@ -21,3 +21,18 @@ def test_among_matches_any_number_of_keys(app):
         assert Source.select().where(among(Source.id, [])).count() == 0
         codes = ["total", "passenger_cars", "nothing"]
         assert Segment.select().where(among(Segment.code, codes)).count() == 2
+
+
+def test_one_of_finds_rows_by_several_columns_through_an_index(app):
+    columns = [Statistic.indicator, Statistic.region, Statistic.segment]
+    keys = [("vehicle_exports", "CN", "total"), ("vehicle_exports", "XX", "total")]
+    with app.app_context():
+        query = one_of(Statistic.select(Statistic.id), columns, keys)
+        assert sorted(query.tuples()) == [(1,)]
+        if is_sqlite():
+            # A row-value IN list here would read the whole table: SCAN statistic.
+            sql, params = query.sql()
+            plan = " ".join(
+                row[-1] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+            )
+            assert "SEARCH" in plan and "SCAN t1" not in plan and "SCAN statistic" not in plan
