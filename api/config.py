@@ -52,6 +52,9 @@ class Config:
     RATE_LIMIT_ANONYMOUS = "600 per minute"
     RATE_LIMIT_KEY = "6000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
+    # When the shared store (Redis) cannot be reached, requests pass uncounted, and
+    # flask-limiter logs why: limits protect the service, and must not take it down.
+    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_ENABLED = True
     IDEMPOTENCY_TTL_HOURS = 24
     IMPORT_MAX_BYTES = 64 * 1024 * 1024

@@ -59,3 +59,11 @@ def test_each_key_has_its_own_quota(limited):
 def test_health_probes_are_not_limited(limited):
     client = limited.test_client()
     assert {client.get("/healthz").status_code for _ in range(5)} == {200}
+
+
+def test_a_store_that_cannot_be_reached_lets_requests_through(app, caplog):
+    app.config.update(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1")  # nothing listens there
+    limiter.init_app(app)
+    response = app.test_client().get("/v1/sources")
+    assert response.status_code == 200
+    assert "Failed to rate limit" in caplog.text
