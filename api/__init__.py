@@ -10,6 +10,7 @@ from marshmallow import ValidationError
 from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import (
     auth,
@@ -56,6 +57,12 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["DATABASE_URL"] = f"sqlite:///{path}"
     # Keep fields in the order the schemas declare them, which is the order the docs show.
     app.json.sort_keys = False
+    if proxies := app.config["TRUSTED_PROXIES"]:
+        # The client's address (for rate limits and logs), scheme and host as the proxies saw
+        # them, so that limits apply per client and links point where the client called.
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
 
     open_database(
         app.config["DATABASE_URL"],

@@ -62,6 +62,9 @@ class Config:
     LOG_LEVEL = "info"
     METRICS_ENABLED = True
     METRICS_TOKEN = None  # None: /metrics is open to whoever reaches it
+    # How many proxies in front set X-Forwarded-For, -Proto, -Host and -Port. Trusted only
+    # that far back: with none, a client could forge its address and escape its rate limit.
+    TRUSTED_PROXIES = 0
 
     API_TITLE = "Industry Facts API"
     API_VERSION = "1.0.0"
@@ -107,6 +110,16 @@ def positive_int(text: str) -> int:
         raise ValueError("not a whole number") from None
     if value < 1:
         raise ValueError("must be at least 1")
+    return value
+
+
+def whole_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("not a whole number") from None
+    if value < 0:
+        raise ValueError("must be 0 or more")
     return value
 
 
@@ -182,6 +195,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {
     "LOG_LEVEL": ("LOG_LEVEL", one_of(LOG_LEVELS)),
     "METRICS_ENABLED": ("METRICS_ENABLED", boolean),
     "METRICS_TOKEN": ("METRICS_TOKEN", str),
+    "TRUSTED_PROXIES": ("TRUSTED_PROXIES", whole_number),
 }
 
 

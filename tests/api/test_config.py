@@ -81,6 +81,8 @@ def test_the_readme_gives_the_computed_defaults(monkeypatch):
         ("LOG_FORMAT", "yaml"),
         ("LOG_LEVEL", "verbose"),
         ("METRICS_ENABLED", "sometimes"),
+        ("TRUSTED_PROXIES", "-1"),
+        ("TRUSTED_PROXIES", "one"),
     ],
 )
 def test_a_bad_setting_is_refused_in_one_line_naming_it(name, value):

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from api import create_app
 from api.limits import limiter
 from tests.conftest import make_key
 
@@ -67,3 +68,23 @@ def test_a_store_that_cannot_be_reached_lets_requests_through(app, caplog):
     response = app.test_client().get("/v1/sources")
     assert response.status_code == 200
     assert "Failed to rate limit" in caplog.text
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota(app):
+    behind = create_app(app.config | {"TRUSTED_PROXIES": 1, "RATE_LIMIT_ANONYMOUS": "2 per minute"})
+    limiter.init_app(behind)
+    limiter.reset()
+    client = behind.test_client()
+    first, second = ({"X-Forwarded-For": address} for address in ("203.0.113.7", "203.0.113.8"))
+    assert [client.get("/v1/sources", headers=first).status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
+    assert client.get("/v1/sources", headers=second).status_code == 200
+
+
+def test_forwarded_addresses_are_ignored_without_a_trusted_proxy(limited):
+    client = limited.test_client()
+    forged = ({"X-Forwarded-For": f"203.0.113.{n}"} for n in range(4))
+    assert [client.get("/v1/sources", headers=h).status_code for h in forged][-1] == 429
