@@ -104,22 +104,20 @@ def boolean(text: str) -> bool:
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError("not a whole number") from None
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
+    return _whole_number(text, least=1)
 
 
 def whole_number(text: str) -> int:
+    return _whole_number(text, least=0)
+
+
+def _whole_number(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise ValueError("not a whole number") from None
-    if value < 0:
-        raise ValueError("must be 0 or more")
+    if value < least:
+        raise ValueError(f"must be at least {least}")
     return value
 
 
