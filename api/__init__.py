@@ -1,11 +1,16 @@
 """The HTTP layer: the app factory that wires configuration, database, resources and errors."""
 
+import json
 import os
+import re
 from datetime import UTC, datetime
 
+import flask
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask, g, request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import abort
 from marshmallow import ValidationError
 from peewee import OperationalError
 from playhouse.pool import MaxConnectionsExceeded
@@ -34,7 +39,7 @@ from api import (
 )
 from api.config import Config, from_environment
 from api.errors import Api, handle_database_unavailable, handle_domain_error
-from api.fields import CODE_PATTERN, CodeConverter, UTCDateTime
+from api.fields import CODE_PATTERN, ID_PARAMETER, CodeConverter, IdConverter, UTCDateTime
 from models import history
 from models.db import database, open_database
 from models.errors import DomainError
@@ -49,6 +54,8 @@ CODE_PARAMETER = {"type": "string", "pattern": CODE_PATTERN, "maxLength": 64}
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; `config` overrides the class defaults and the environment."""
     app = Flask(__name__)
+    app.request_class = Request
+    app.json = JSONProvider(app)
     app.config.from_object(Config)
     app.config.update(from_environment())
     app.config.update(config or {})
@@ -90,8 +97,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.teardown_request(_close_connection)
 
     app.url_map.converters["code"] = CodeConverter
+    app.url_map.converters["id"] = IdConverter
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name)})
     api.register_converter(CodeConverter, lambda converter: CODE_PARAMETER)
+    api.register_converter(IdConverter, lambda converter: ID_PARAMETER)
     api.spec.components.security_scheme(auth.SCHEME, auth.SECURITY_SCHEME)
     for resource in (*RESOURCES, imports, series, facts, checks, changes, health):
         api.register_blueprint(resource.blp)
@@ -101,6 +110,55 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(MaxConnectionsExceeded, handle_database_unavailable)
     return app
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON, reading only what RFC 8259 calls JSON, wherever a body is read (webargs'
+    parser and request.get_json alike): UTF-8 text without NaN or Infinity. What Python's
+    parser cannot take (nesting deeper than its recursion limit, an integer of more than
+    4,300 digits) is malformed too, rather than an exception no handler expects."""
+
+    def loads(self, s, **kwargs):
+        try:
+            text = s.decode() if isinstance(s, bytes | bytearray) else s
+            return json.loads(text, parse_constant=_not_json, **kwargs)
+        except json.JSONDecodeError:
+            raise
+        except UnicodeDecodeError:
+            raise _malformed("not UTF-8") from None
+        except RecursionError:
+            raise _malformed("nested too deeply") from None
+        except ValueError:  # the integer digit limit
+            raise _malformed("a number too long to read") from None
+
+
+def _not_json(constant: str):
+    raise _malformed(f"{constant} is not a JSON value")
+
+
+def _malformed(reason: str) -> json.JSONDecodeError:
+    # A document of its own: webargs takes an error on an empty document for an empty body.
+    return json.JSONDecodeError(reason, "(the body)", 0)
+
+
+class Request(flask.Request):
+    """Flask's request; a query string that is not UTF-8 is kept percent-encoded, so that
+    reading it (for the arguments, the access log, the Idempotency-Key) never fails, and the
+    parser refuses it (api.resource.Parser)."""
+
+    def __init__(self, environ, *args, **kwargs):
+        super().__init__(environ, *args, **kwargs)
+        try:
+            self.query_string.decode()
+        except UnicodeDecodeError:
+            self.query_string = re.sub(
+                rb"[\x80-\xff]", lambda byte: b"%%%02X" % byte[0][0], self.query_string
+            )
+
+    def on_json_loading_failed(self, e):
+        if e is None:  # not JSON at all: Flask's own answer
+            return super().on_json_loading_failed(e)
+        abort(400, exc=e, messages={"json": ["Invalid JSON body."]})  # as webargs says it
 
 
 def _read_as_of():

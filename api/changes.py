@@ -8,6 +8,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import RAISE, fields, validate
 
+from api.fields import QueryInteger
 from api.resource import Blueprint, RevisionSchema
 from api.schemas import AsOfQuery
 from models import records
@@ -27,7 +28,7 @@ class ChangesQuery(AsOfQuery):
         validate=validate.Length(max=100),
         metadata={"description": "The next_cursor of your last call; empty for the start."},
     )
-    limit = fields.Integer(
+    limit = QueryInteger(
         load_default=100,
         validate=validate.Range(min=1, max=1000),
         metadata={"description": "At most this many changes (up to 1000)."},

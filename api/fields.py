@@ -1,10 +1,13 @@
 """Field types shared by the resource schemas: periods, exact numbers, regions and codes."""
 
+import math
+import re
 from datetime import UTC
 from decimal import Decimal, InvalidOperation
 
 from marshmallow import ValidationError, fields, validate
 from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NoMatch
 
 from models.periods import Period
 from models.regions import AGGREGATES, region_name
@@ -17,20 +20,69 @@ MAX_MAGNITUDE = Decimal("1e18")
 MAX_ID = 2**31 - 1
 
 
-_ONE_PERIOD = r"\d{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?))?"
+# [0-9], not \d: Python's \d and int() also take other scripts' digits (١, ２), and a period,
+# an id or a page number is written in ASCII digits only.
+_ONE_PERIOD = r"[0-9]{4}(-(H[12]|Q[1-4]|(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?))?"
 PERIOD_PATTERN = rf"^{_ONE_PERIOD}(/{_ONE_PERIOD})?$"
+# What the spec says of a number a client sends: JSON Schema states the magnitude, and the
+# description the rest (a multipleOf 0.000001 would make validators stumble on binary floats).
+NUMBER_BOUNDS = (
+    f"Less than {MAX_MAGNITUDE:.0e} in magnitude, with at most {MAX_SIGNIFICANT_DIGITS} "
+    "significant digits and 6 decimal places."
+)
+NUMBER_SCHEMA = {"exclusiveMinimum": -int(MAX_MAGNITUDE), "exclusiveMaximum": int(MAX_MAGNITUDE)}
+# A number in a query string, as JSON writes one (Decimal() would also take "١", " 1", "1_0").
+_QUERY_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_QUERY_INTEGER = re.compile(r"-?[0-9]+")
+
+
+# Text a client sends is UTF-8 without C0 control characters but tab and newline: they show
+# nothing, NUL cannot be stored by PostgreSQL, and \r or \x1b in a title only garbles output.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+# What shows nothing: white space (Python's and JSON Schema's \s differ only by \x85, here, and
+# the controls, refused anyway) and the zero-width characters.
+_BLANK = r"\s\x85\u200b-\u200d\u2060\ufeff"
+_VISIBLE = re.compile(rf"[^{_BLANK}]")
+# The same rules as JSON Schema patterns, for the spec: any text, and text that must say something.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b-\x1f]*$"
+VISIBLE_TEXT_PATTERN = rf"^[^\x00-\x08\x0b-\x1f]*[^{_BLANK}\x00-\x1f][^\x00-\x08\x0b-\x1f]*$"
+
+
+def storable_text(text: str) -> bool:
+    """Whether every backend can store `text`: no NUL (PostgreSQL's text cannot hold it) and no
+    unpaired surrogate (not UTF-8 at all)."""
+    return "\x00" not in text and (text.isascii() or _is_utf8(text))
+
+
+def acceptable_text(text: str) -> bool:
+    """Whether `text` is text a client may send: UTF-8, no C0 control but tab and newline."""
+    return not _CONTROL.search(text) and (text.isascii() or _is_utf8(text))
+
+
+def visible(text: str) -> bool:
+    """Whether `text` shows something: not empty, white space or zero-width characters only."""
+    return _VISIBLE.search(text) is not None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def storable(number: Decimal) -> Decimal:
     """`number`, if the decimal columns can hold it exactly; else a ValidationError."""
-    digits = number.normalize().as_tuple()
-    if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
+    # Compared before anything computes with it: normalizing 1e1000000 overflows the context.
+    if not number.is_finite() or number.copy_abs() >= MAX_MAGNITUDE:
         raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
+    digits = number.normalize().as_tuple()
     if len(digits.digits) > MAX_SIGNIFICANT_DIGITS or digits.exponent < -6:
         raise ValidationError(
             f"At most {MAX_SIGNIFICANT_DIGITS} significant digits and 6 decimal places."
         )
-    return number
+    return number + 0 if number.is_zero() else number  # -0 is 0
 
 
 class PeriodField(fields.String):
@@ -61,6 +113,8 @@ class Number(fields.Decimal):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
             raise ValidationError("Not a valid number.")
+        if isinstance(value, float) and math.isinf(value):  # how Python reads 1e1000000
+            raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
         try:
             number = super()._deserialize(value, attr, data, **kwargs)
         except InvalidOperation:
@@ -115,11 +169,36 @@ class Code(fields.String):
         )
 
 
-class UTCDateTime(fields.AwareDateTime):
-    """An RFC 3339 timestamp, stored in UTC; a timestamp without an offset is taken as UTC."""
+class IdConverter(BaseConverter):
+    """A record id in a URL: ASCII digits (werkzeug's int also takes ١ and １), at most MAX_ID;
+    anything else cannot name a record, so it is a 404."""
 
-    def __init__(self, **kwargs):
-        super().__init__(default_timezone=UTC, **kwargs)
+    regex = r"[0-9]+"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = int(value) if len(value) <= 10 else MAX_ID + 1
+        if number > MAX_ID:
+            raise NoMatch()
+        return number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
+
+
+ID_PARAMETER = {"type": "integer", "maximum": MAX_ID, "minimum": 0}
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """An RFC 3339 timestamp with its offset (Z or +08:00), stored in UTC.
+
+    A timestamp without an offset names no instant (UTC? the client's zone? the server's?),
+    so it is refused rather than guessed.
+    """
+
+    default_error_messages = {
+        "invalid_awareness": "Give the time zone offset, such as Z or +08:00 (RFC 3339)."
+    }
 
     def _deserialize(self, value, attr, data, **kwargs):
         moment = super()._deserialize(value, attr, data, **kwargs)
@@ -160,7 +239,16 @@ class Boolean(fields.Boolean):
         return value
 
 
-class QueryId(fields.Integer):
+class QueryInteger(fields.Integer):
+    """A whole number in a query string, in ASCII digits (int() would take " 1", "1_0", "١")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not _QUERY_INTEGER.fullmatch(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class QueryId(QueryInteger):
     """A record id in a query string."""
 
     def __init__(self, **kwargs):
@@ -168,10 +256,12 @@ class QueryId(fields.Integer):
 
 
 class QueryNumber(fields.Decimal):
-    """A number in a query string, within the range values can have."""
+    """A number in a query string, written as JSON writes one, within the range values can have."""
 
     def __init__(self, **kwargs):
         super().__init__(allow_nan=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not _QUERY_NUMBER.fullmatch(value):
+            raise ValidationError("Not a valid number: write it as JSON does, such as 7.3 or 1e6.")
         return storable(super()._deserialize(value, attr, data, **kwargs))

@@ -10,7 +10,7 @@ from flask import request, url_for
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.fields import storable
+from api.fields import QueryInteger, storable, storable_text
 from models.queries import after
 
 MAX_PAGE_SIZE = 1000
@@ -52,12 +52,12 @@ LIST_HEADERS = {"X-Pagination": PAGINATION_HEADER, "Link": LINK_HEADER}
 
 
 class PagingSchema(Schema):
-    page = fields.Integer(
+    page = QueryInteger(
         load_default=1,
         validate=validate.Range(min=1, max=MAX_PAGE),
         metadata={"description": "The page to return, from 1."},
     )
-    page_size = fields.Integer(
+    page_size = QueryInteger(
         load_default=20,
         validate=validate.Range(min=1, max=MAX_PAGE_SIZE),
         metadata={"description": f"Items per page: default 20, at most {MAX_PAGE_SIZE}."},
@@ -150,13 +150,13 @@ def _decode(cursor: str, order: list) -> list:
             _typed(column, value) for (column, _), value in zip(order, state["values"], strict=True)
         ]
     except (
-        ValueError,
+        ValueError,  # also what json says of bytes that are not UTF-8, and of huge integers
         TypeError,
         KeyError,
         ArithmeticError,
+        RecursionError,
         ValidationError,
         binascii.Error,
-        UnicodeDecodeError,
     ):
         _bad_cursor("Not a cursor of this list in this order: pass a next_cursor back unchanged.")
 
@@ -181,7 +181,9 @@ def _typed(column, raw):
     value = field.python_value(raw)
     if not isinstance(value, _TYPES[field.field_type]):
         raise ValueError
-    if isinstance(value, int) and abs(value) >= 2**63 or isinstance(value, str) and "\x00" in value:
+    if isinstance(value, bool) or isinstance(value, int) and abs(value) >= 2**63:
+        raise ValueError
+    if isinstance(value, str) and not storable_text(value):
         raise ValueError
     if isinstance(value, Decimal):
         storable(value)

@@ -4,16 +4,17 @@ import hashlib
 import http
 import json
 import re
+from urllib.parse import unquote_to_bytes
 
 import flask_smorest
 from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
-from marshmallow import RAISE, Schema, fields
-from webargs.flaskparser import FlaskParser
+from marshmallow import RAISE, Schema, fields, missing
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import auth, formats, idempotency
-from api.fields import MAX_ID, UTCDateTime
+from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
 from models import checks, queries, records
@@ -45,14 +46,38 @@ VERSION_TAG = re.compile(r"([0-9]{1,9})(?:-[0-9a-f]{8})?")
 
 
 class Parser(FlaskParser):
-    """webargs' parser; JSON nested too deeply for Python's parser is malformed, not a crash."""
+    """webargs' parser, reading bodies with the app's JSON (which refuses what Python's parser
+    cannot take: see api.JSONProvider), and refusing query strings no backend can store."""
 
     def _raw_load_json(self, req):
-        try:
-            return super()._raw_load_json(req)
-        except RecursionError:
-            error = json.JSONDecodeError("nested too deeply", "", 0)
-            return self._handle_invalid_json_error(error, req)
+        if not is_json_request(req):
+            return missing
+        return current_app.json.loads(req.get_data(cache=True))
+
+    def load_querystring(self, req, schema):
+        # Checked on the raw bytes: werkzeug leaves bytes that are not UTF-8 percent-encoded
+        # in the values it gives, where they would pass for text.
+        errors = {
+            name: [problem]
+            for name, problem in (_unreadable(pair) for pair in req.query_string.split(b"&"))
+            if problem
+        }
+        if errors:
+            abort(422, messages={"query": errors})
+        return super().load_querystring(req, schema)
+
+
+def _unreadable(pair: bytes) -> tuple[str, str | None]:
+    """A query parameter's name, and why it cannot be taken (None if it can)."""
+    name, _, value = (unquote_to_bytes(part.replace(b"+", b" ")) for part in pair.partition(b"="))
+    try:
+        text = name.decode() + value.decode()  # an encoded surrogate is not UTF-8 either
+    except UnicodeDecodeError:
+        return name.decode(errors="replace"), "Not UTF-8: percent-encode text as UTF-8 bytes."
+    # As in a body (api.schemas.InputSchema); PostgreSQL's text could not even hold a NUL.
+    if not acceptable_text(text):
+        return name.decode(), "Text cannot contain control characters (but tab and newline)."
+    return name.decode(), None
 
 
 class Blueprint(flask_smorest.Blueprint):
@@ -123,7 +148,7 @@ def crud_blueprint(
     singular = model.__name__.lower()
     title = name.capitalize()
     pk = model._meta.primary_key
-    key = f"<int(max={MAX_ID}):{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
+    key = f"<id:{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
 
     # Built once: a marshmallow schema copies its fields when built, which costs more than

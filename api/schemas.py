@@ -4,40 +4,84 @@ from marshmallow import Schema, ValidationError, fields, missing, post_load, pre
 from webargs.fields import DelimitedList
 
 from api import formats
-from api.fields import Id, PeriodField, UTCDateTime
+from api.fields import (
+    NUMBER_BOUNDS,
+    NUMBER_SCHEMA,
+    TEXT_PATTERN,
+    VISIBLE_TEXT_PATTERN,
+    Id,
+    Number,
+    PeriodField,
+    QueryNumber,
+    UTCDateTime,
+    acceptable_text,
+    visible,
+)
 from api.pagination import PagingSchema
 from models.queries import DEFAULT_SORT, SORTS
 
 
 class InputSchema(Schema):
-    """Refuses text no backend can store: NUL characters (PostgreSQL's text cannot hold them)
-    and unpaired surrogates (not UTF-8 at all)."""
+    """What a client sends. Its text is UTF-8 without control characters but tab and newline
+    (a body's are refused here; a query string's, by api.resource.Parser), and text a value
+    is required for (a required field, or one with a minimum length) must show something:
+    not only white space or zero-width characters. Its numbers state their bounds."""
+
+    BLANK = "Give some text: white space and zero-width characters alone say nothing."
 
     @pre_load
     def _refuse_unstorable_text(self, data, **kwargs):
         if isinstance(data, dict):
             bad = [key for key, value in data.items() if _unstorable(value)]
             if bad:
-                message = "Text cannot contain NUL characters or unpaired surrogates."
+                message = (
+                    "Text cannot contain control characters (but tab and newline) or "
+                    "unpaired surrogates."
+                )
                 raise ValidationError({key: [message] for key in bad})
         return data
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field) -> None:
+        # Fields are copied per schema instance (shallowly): what is set here is replaced,
+        # never changed in place, so the declared field stays as it was.
+        for field in (field_obj, getattr(field_obj, "inner", None)):
+            if field is None or field.dump_only:
+                continue
+            if type(field) is fields.String and not _is_enum(field):
+                required = field.required or _min_length(field) >= 1
+                pattern = VISIBLE_TEXT_PATTERN if required else TEXT_PATTERN
+                field.metadata = {"pattern": pattern} | field.metadata
+                if required:
+                    field.validators = [*field.validators, _shows_something]
+            elif isinstance(field, Number | QueryNumber):
+                described = field.metadata.get("description")
+                field.metadata = NUMBER_SCHEMA | field.metadata
+                field.metadata["description"] = (
+                    f"{described} {NUMBER_BOUNDS}" if described else NUMBER_BOUNDS
+                )
+
+
+def _shows_something(text) -> None:
+    if isinstance(text, str) and not visible(text):
+        raise ValidationError(InputSchema.BLANK)
+
+
+def _is_enum(field: fields.Field) -> bool:
+    return any(isinstance(rule, validate.OneOf) for rule in field.validators)
+
+
+def _min_length(field: fields.Field) -> int:
+    rules = [rule for rule in field.validators if isinstance(rule, validate.Length)]
+    return max((rule.min or 0 for rule in rules), default=0)
 
 
 def _unstorable(value) -> bool:
     if isinstance(value, str):
-        return "\x00" in value or not value.isascii() and not _is_utf8(value)
+        return not acceptable_text(value)
     if isinstance(value, list | dict):
         items = value.values() if isinstance(value, dict) else value
         return any(_unstorable(item) for item in items)
     return False
-
-
-def _is_utf8(text: str) -> bool:
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 class RecordSchema(InputSchema):
@@ -167,8 +211,9 @@ class AsOfQuery(InputSchema):
 
     as_of = UTCDateTime(
         metadata={
-            "description": "Answer as the database stood at this instant (RFC 3339; UTC when "
-            "it has no offset): records deleted since are back, values revised since are as "
+            "description": "Answer as the database stood at this instant (RFC 3339, with its "
+            "offset: Z for UTC, or such as +08:00): records deleted since are back, values "
+            "revised since are as "
             "they were, and every filter applies to them. A future instant answers as of now; "
             "one before a record existed answers as if it never had. Example: "
             "2025-06-01T00:00:00Z.",
@@ -194,14 +239,14 @@ RANKED = "; best matches first unless `sort` is given"
 
 def search_field(order: str = RANKED) -> fields.Field:
     """The `q` parameter: full-text search over the list's texts and its sources' titles."""
+    # Any text that shows something: a search with no word in it (`...`) finds nothing, which
+    # is an answer; a word is letters and digits in any script, as the indexes split them.
     return fields.String(
-        validate=[
-            validate.Length(min=1, max=200),
-            validate.Regexp(r"\W*\w", error="Give at least one word to search for."),
-        ],
+        validate=validate.Length(min=1, max=200),
         metadata={
             "description": "Full-text search over titles, summaries, quotes and source titles: "
-            f"every word must match (stemmed, so `vehicle` finds `vehicles`){order}.",
+            f"every word must match (stemmed, so `vehicle` finds `vehicles`){order}. Words are "
+            "runs of letters and digits in any script; text with none matches nothing.",
             "example": "new energy",
         },
     )

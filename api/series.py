@@ -6,7 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from api import formats
 from api.charts import series_svg
-from api.fields import Code, Number, PeriodField, QueryId, Region
+from api.fields import Code, Number, PeriodField, QueryId, QueryInteger, Region
 from api.resource import Blueprint
 from api.schemas import AsOfQuery
 from models import series as model
@@ -54,7 +54,7 @@ class SeriesQuery(AsOfQuery):
         },
     )
     share_of = Code(metadata={"description": "The whole for transform=share (default: parent)."})
-    latest = fields.Integer(
+    latest = QueryInteger(
         validate=validate.Range(min=1, max=10_000),
         metadata={
             "description": "Only the N most recent points (transforms still compare "

@@ -29,7 +29,9 @@ class SourceSchema(RecordSchema):
         schemes={"http", "https"},
         validate=validate.Length(max=2000),
         metadata={
-            "description": "Where it can be read; unique, so a source is stored once.",
+            "format": "uri",  # apispec says `url`, which JSON Schema does not know
+            "description": "Where it can be read (http or https); unique, so a source is "
+            "stored once.",
             "example": "https://nenpower.com/blog/chinas-automotive-industry-launches-2025-"
             "vision-for-global-expansion-and-innovation/",
         },
@@ -42,7 +44,10 @@ class SourceSchema(RecordSchema):
     retrieved_at = UTCDateTime(
         load_default=None,
         allow_none=True,
-        metadata={"description": "When it was read for this service (RFC 3339)."},
+        metadata={
+            "description": "When it was read for this service (RFC 3339, with its offset: "
+            "Z for UTC, or such as +08:00)."
+        },
     )
     credit = fields.String(
         load_default=None,
@@ -53,7 +58,10 @@ class SourceSchema(RecordSchema):
 
 
 class SourceQuery(QuerySchema):
-    publisher = any_of(fields.String(), "Only sources from these publishers.")
+    publisher = any_of(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        "Only sources from these publishers (as written, whole).",
+    )
     published_from = fields.Date(metadata={"description": "Only sources published on or after."})
     published_to = fields.Date(metadata={"description": "Only sources published on or before."})
     q = search_field()

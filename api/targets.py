@@ -3,7 +3,7 @@
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
-from api.fields import MAX_ID, Code, Id, Number, PeriodField, QueryId, Region
+from api.fields import Code, Id, Number, PeriodField, QueryId, QueryInteger, Region
 from api.resource import crud_blueprint
 from api.schemas import AsOfQuery, QuerySchema, SourcedSchema, any_of, search_field, sort_field
 from models import progress as target_progress
@@ -183,11 +183,11 @@ class TargetQuery(QuerySchema):
     industry = any_of(Code(), "Only targets of these industries.")
     source_id = any_of(QueryId(), "Only targets reported by these sources.")
     event_id = any_of(QueryId(), "Only targets announced at these events.")
-    year_from = fields.Integer(
+    year_from = QueryInteger(
         validate=validate.Range(min=1, max=9999),
         metadata={"description": "Only targets due in this year or later."},
     )
-    year_to = fields.Integer(
+    year_to = QueryInteger(
         validate=validate.Range(min=1, max=9999),
         metadata={"description": "Only targets due in this year or earlier."},
     )
@@ -210,7 +210,7 @@ blp = crud_blueprint(
 
 
 @blp.route(
-    f"/<int(max={MAX_ID}):id>/progress",
+    "/<id:id>/progress",
     parameters=[{"in": "path", "name": "id", "description": "The target's id."}],
 )
 class TargetProgress(MethodView):

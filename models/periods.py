@@ -7,12 +7,15 @@ from datetime import date, timedelta
 
 FREQUENCIES = ("annual", "semiannual", "quarterly", "monthly", "daily", "irregular")
 
+# [0-9], not \d: Python's \d and int() also take other scripts' digits (`２０２５`), and a
+# period is written in ASCII digits, as the API documents it.
 _LABEL = re.compile(
-    r"(?P<year>\d{4})"
-    r"(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>\d{2})(?:-(?P<day>\d{2}))?))?"
+    r"(?P<year>[0-9]{4})"
+    r"(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>[0-9]{2})(?:-(?P<day>[0-9]{2}))?))?"
 )
 # Something shaped like a half or quarter, for a more useful message when it is out of range.
-_HALF_OR_QUARTER = re.compile(r"\d{4}-[HQ]\d+")
+_HALF_OR_QUARTER = re.compile(r"[0-9]{4}-[HQ][0-9]+")
+_SPACE = " \t\n\r\f\v"  # ASCII white space, which may surround a period
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class Period:
         `2025-01/2025-03` is the first quarter. Raises ValueError with a
         message fit for a client.
         """
-        text = text.strip()
+        text = text.strip(_SPACE)
         if len(text) > 64:
             raise ValueError("Not a period: too long.")
         if "/" in text:
