@@ -178,12 +178,17 @@ _TYPES = {
 
 def _typed(column, raw):
     field = getattr(column, "rel_field", None) or column
+    # As encode_cursor writes them: whole numbers as JSON numbers, everything else as text,
+    # ASCII but for the text columns' own values.
+    if _TYPES[field.field_type] is int:
+        if type(raw) is not int or abs(raw) >= 2**63:
+            raise ValueError
+    elif not isinstance(raw, str) or not storable_text(raw):
+        raise ValueError
+    elif field.field_type != "VARCHAR" and not raw.isascii():
+        raise ValueError
     value = field.python_value(raw)
     if not isinstance(value, _TYPES[field.field_type]):
-        raise ValueError
-    if isinstance(value, bool) or isinstance(value, int) and abs(value) >= 2**63:
-        raise ValueError
-    if isinstance(value, str) and not storable_text(value):
         raise ValueError
     if isinstance(value, Decimal):
         storable(value)

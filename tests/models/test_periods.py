@@ -66,6 +66,13 @@ def test_parse(text, label, start, end, frequency):
         ("", "Not a period"),
         ("2025//2026", "Not a period"),
         ("Q1 2025", "Not a period"),
+        # Digits are ASCII: Python's \d and int() would read these as 2025 and 03.
+        ("\uff12\uff10\uff12\uff15", "Not a period"),
+        ("\u0662\u0660\u0662\u0665-Q1", "Not a period"),
+        ("2025-\u0660\u0663", "Not a period"),
+        ("2025-03-\U0001d7ce\U0001d7cf", "Not a period"),
+        ("2025-Q\u0661", "Not a period"),
+        ("\u30002025", "Not a period"),  # only ASCII white space is trimmed
     ],
 )
 def test_invalid(text, reason):
