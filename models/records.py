@@ -436,9 +436,34 @@ def _target_rules(record: dict, key) -> dict:
 
 def _segment_rules(record: dict, key) -> dict:
     # Meeting this segment again on the way up from its new parent would make a cycle.
-    if record["code"] in lineage(record.get("parent")):
+    above = list(lineage(record.get("parent")))
+    if record["code"] in above:
         return {"parent": "A segment cannot be its own ancestor."}
+    if key is None or Segment.get_by_id(key).parent_id == record.get("parent"):
+        return {}
+    # Moved: a share target whose whole is this segment or under it must not be of a segment
+    # that would now be above it.
+    clash = (
+        Target.select(Target.id, Target.segment, Target.share_of)
+        .where(Target.share_of.in_(_subtree(record["code"])), Target.segment.in_(above))
+        .first()
+    )
+    if clash:
+        return {
+            "parent": f"Target {clash.id} gives {clash.segment_id!r} as a share of "
+            f"{clash.share_of_id!r}, which would then be part of it."
+        }
     return {}
+
+
+def _subtree(code: str) -> set[str]:
+    """A segment's code and those of every segment under it."""
+    found, level = {code}, {code}
+    while level:
+        children = Segment.select(Segment.code).where(Segment.parent.in_(list(level)))
+        level = {child for (child,) in children.tuples()} - found
+        found |= level
+    return found
 
 
 def lineage(code: str | None) -> Iterator[str]:

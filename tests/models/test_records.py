@@ -287,3 +287,15 @@ def test_the_walk_up_the_segments_ends_even_where_they_loop(app):
             records.create(Target, target(segment="total", share_of="commercial_vehicles"))
         assert list(error.value.errors) == ["share_of"]
         assert records.create(Target, target(segment="new_energy_vehicles", share_of="suvs"))
+
+
+def test_a_segment_cannot_move_under_a_segment_that_takes_a_share_of_it(app):
+    with app.app_context():
+        records.create(Segment, {"code": "suvs", "name": "SUVs", "parent": "total"})
+        records.create(Target, target(segment="commercial_vehicles", share_of="suvs"))
+        with pytest.raises(Invalid) as error:
+            records.update(Segment, "suvs", {"parent": "commercial_vehicles"}, None)
+        assert list(error.value.errors) == ["parent"]
+        # Under a segment beside it, or renamed where it is, it may go.
+        records.update(Segment, "suvs", {"parent": "passenger_cars"}, None)
+        records.update(Segment, "suvs", {"name": "Sport utility vehicles"}, None)
