@@ -120,26 +120,41 @@ def import_file(path, dry_run, on_conflict):
     _ready()
     size = os.path.getsize(path)
     with (
-        open(path, encoding="utf-8", newline="") as file,
+        open(path, "rb") as file,
         click.progressbar(length=size, label="Importing", file=_terminal()) as bar,
     ):
-        if path.endswith(".csv"):
-            rows = imports.csv_rows(_reporting(file, bar))
-        else:
-            rows = imports.document_rows(json.load(file))
         try:
+            if path.lower().endswith(".csv"):
+                rows = imports.csv_rows(imports.text_lines(_reporting(file, bar)))
+            else:
+                rows = imports.document_rows(_json(path, file))
             report = imports.run(rows, on_conflict=on_conflict, dry_run=dry_run)
         except imports.Rejected as error:
             for item in error.errors[:20]:
-                where = f"line {item['line']}" if "line" in item else ""
-                click.echo(f"  {where} {item['pointer'] or '/'}: {item['detail']}", err=True)
+                click.echo(f"  {_where(item)}: {item['detail']}", err=True)
             raise click.ClickException(f"{error} (rejected: {error.total})") from None
-        except ValidationError as error:
-            raise click.ClickException(f"Cannot import {path}: {error.messages}") from None
+        except ValidationError as error:  # the document's shape, or the CSV's header or syntax
+            problems = imports.problems(error.messages, getattr(error, "where", {}))
+            said = "; ".join(f"{_where(item)}: {item['detail']}" for item in problems[:5])
+            raise click.ClickException(f"Cannot import {path}: {said}") from None
     summary = ", ".join(
         f"{kind} {sum(report[kind].values())}" for kind in ("created", "updated", "skipped")
     )
     click.echo(f"{'Checked (dry run)' if dry_run else 'Imported'}: {summary}, rejected 0.")
+
+
+def _json(path: str, file):
+    # From bytes, json finds the encoding itself, byte-order mark or not.
+    try:
+        return json.load(file)
+    except (ValueError, RecursionError) as error:  # not JSON, or nested past Python's stack
+        raise click.ClickException(f"Cannot import {path}: it is not JSON ({error}).") from None
+
+
+def _where(item: dict) -> str:
+    """Where an import's problem is: a CSV line and column, or a pointer into the document."""
+    line = f"line {item['line']} " if "line" in item else ""
+    return f"{line}{item['pointer'] or '/'}"
 
 
 def _terminal():

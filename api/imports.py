@@ -8,6 +8,7 @@ one document refer to each other by a client-chosen `ref`.
 """
 
 import csv
+import io
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal, InvalidOperation
@@ -41,7 +42,9 @@ SECTIONS = {
     "statistics": (Statistic, StatisticSchema),
     "targets": (Target, TargetSchema),
 }
-REFERENCES = ("source_id", "event_id")
+# The fields that may give a ref instead of an id, and the section whose refs they name.
+REFERENCES = {"source_id": "sources", "event_id": "events"}
+MAX_REF = 200  # characters: a name for a record, not a record
 # Events and targets have no natural key; within an import, these fields tell them apart.
 IDENTITY = {Event: ("title", "date", "source"), Target: ("title", "source")}
 CONFLICTS = ("error", "skip", "update")
@@ -58,8 +61,19 @@ CSV_COLUMNS = (
     "quote",
 )
 NUMBERS = ("value", "change_pct")
+# Decimal reads any exponent, but the arithmetic that checks a number goes wrong far past this
+# one (1e1000000 overflows, 1e-1000027 rounds to 0); every column's bound is far inside it.
+MAX_EXPONENT = 1000
 MAX_ERRORS = 1000  # enough to fix a file by; the count says how many there were
 CHUNK = 500  # rows checked and stored together
+
+
+class Unreadable(ValidationError):
+    """The file breaks UTF-8 or CSV at `line`; what follows it cannot be read reliably."""
+
+    def __init__(self, detail: str, line: int):
+        super().__init__({"": [detail]})
+        self.where = {"line": line}
 
 
 class Rejected(Exception):
@@ -102,7 +116,11 @@ class Importer:
     def __init__(self, on_conflict: str):
         self.on_conflict = on_conflict
         self.counts = {"created": Counter(), "updated": Counter(), "skipped": Counter()}
-        self.ids, self.errors, self.refused = {}, [], 0
+        self.errors, self.refused = [], 0
+        # Refs given so far, and the ids of those stored, per section: a source_id names a
+        # source's ref, never an event's that happens to be spelt the same.
+        self.refs = {section: set() for section in SECTIONS}
+        self.ids = {section: {} for section in SECTIONS}
         self.loaders = {section: RowLoader(schema()) for section, (_, schema) in SECTIONS.items()}
 
     def load(self, section: str, chunk: list) -> None:
@@ -113,7 +131,7 @@ class Importer:
         loaded = {}
         for position, (_, item, where) in enumerate(chunk):
             try:
-                loaded[position] = self._loaded(section, dict(item))
+                loaded[position] = self._loaded(section, item)
             except ValidationError as error:
                 self._refuse(error.messages, where)
         twins = records.find_twins(model, [data for data, _ in loaded.values()], identity)
@@ -134,18 +152,22 @@ class Importer:
         created, refused = records.create_many(model, rows, known)
         for index, key in created.items():
             self.counts["created"][section] += 1
-            self._remember(new[positions[index]][1], key)
+            self._remember(section, new[positions[index]][1], key)
         for index, error in refused.items():
             self._refuse_for(error, chunk[positions[index]][2])
 
-    def _loaded(self, section: str, item: dict) -> tuple[dict, str | None]:
+    def _loaded(self, section: str, item) -> tuple[dict, str | None]:
+        if not isinstance(item, dict):
+            raise ValidationError({"": ["A record is a JSON object of its fields."]})
+        item = dict(item)
         ref = item.pop("ref", None)
-        unknown = {}
-        for name in REFERENCES:
+        unknown = self._claim(section, ref)
+        for name, named in REFERENCES.items():
             if isinstance(item.get(name), str):
-                if item[name] not in self.ids:
-                    unknown[name] = [f"No earlier record has ref {item[name]!r}."]
-                item[name] = self.ids.get(item[name], 1)  # a stand-in, to check the rest
+                ids = self.ids[named]
+                if item[name] not in ids:
+                    unknown[name] = [f"No earlier record of {named} has ref {item[name]!r}."]
+                item[name] = ids.get(item[name], 1)  # a stand-in, to check the rest
         try:
             data = self.loaders[section].load(item)
         except ValidationError as error:
@@ -153,6 +175,17 @@ class Importer:
         if unknown:
             raise ValidationError(unknown)
         return data, ref
+
+    def _claim(self, section: str, ref) -> dict:
+        """What is wrong with a row's ref, if anything: each names one record of its section."""
+        if ref is None:
+            return {}
+        if not isinstance(ref, str) or not 1 <= len(ref) <= MAX_REF:
+            return {"ref": [f"A ref is a string of 1 to {MAX_REF} characters."]}
+        if ref in self.refs[section]:
+            return {"ref": [f"An earlier row of {section} has ref {ref!r} too."]}
+        self.refs[section].add(ref)
+        return {}
 
     def _settle(self, section: str, model, key, data: dict, ref, where: dict) -> None:
         """A row whose record is already stored: skip it, update it, or refuse it."""
@@ -173,11 +206,11 @@ class Importer:
             )
             self._refuse({"": message}, where)
             return
-        self._remember(ref, key)
+        self._remember(section, ref, key)
 
-    def _remember(self, ref, key) -> None:
+    def _remember(self, section: str, ref, key) -> None:
         if ref is not None:
-            self.ids[ref] = key
+            self.ids[section][ref] = key
 
     def _refuse_for(self, error: DomainError, where: dict) -> None:
         named = {API_NAMES.get(k, k): v for k, v in getattr(error, "errors", {}).items()}
@@ -185,10 +218,10 @@ class Importer:
 
     def _refuse(self, messages, where: dict) -> None:
         self.refused += 1
-        self.errors += _problems(messages, where)[: MAX_ERRORS - len(self.errors)]
+        self.errors += problems(messages, where)[: MAX_ERRORS - len(self.errors)]
 
 
-def _problems(messages, where: dict) -> list[dict]:
+def problems(messages, where: dict) -> list[dict]:
     """Marshmallow's or a rule's messages about one row, as problem `errors` items."""
     found = []
     for name, detail in _leaves(messages, ""):
@@ -218,15 +251,37 @@ def document_rows(document) -> Iterator[tuple[str, dict, dict]]:
         if not isinstance(items, list):
             raise ValidationError({section: ["A section is a list of records."]})
         for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                item = {"": item}  # the schema refuses it, naming the row
             yield section, item, {"pointer": f"/{section}/{index}"}
+
+
+def text_lines(lines: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a UTF-8 file, decoded one at a time so that a bad byte names its line.
+
+    A byte-order mark is not part of the first line: Excel's "CSV UTF-8" starts with one.
+    """
+    for number, line in enumerate(lines, start=1):
+        codec = "utf-8-sig" if number == 1 else "utf-8"
+        try:
+            text = line.decode(codec)
+        except UnicodeDecodeError as error:
+            column = len(line[: error.start].decode(codec, errors="replace")) + 1
+            raise Unreadable(
+                f"It is not UTF-8 text: byte {line[error.start]:#04x} at column {column}.", number
+            ) from None
+        # Lines that end in a carriage return alone (old Mac files) arrive as one; the csv
+        # module wants them one at a time.
+        if "\r" in text.rstrip("\r\n"):
+            yield from io.StringIO(text, newline="")
+        else:
+            yield text
 
 
 def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
     """The statistics of a CSV file with the documented header, one per line after it."""
-    reader = csv.reader(lines)
-    header = next(reader, [])
+    # Strict: a stray quote is an error naming its line, not a field silently run together.
+    reader = csv.reader(lines, strict=True)
+    records = _records(reader)
+    header = next(records, [])
     missing = {"indicator", "region", "segment", "period", "value", "source_id"} - set(header)
     if missing or set(header) - set(CSV_COLUMNS) or len(set(header)) < len(header):
         raise ValidationError(
@@ -236,7 +291,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
                 ]
             }
         )
-    for row in reader:
+    for row in records:
         if not row:
             continue  # a blank line
         item = {name: text for name, text in zip(header, row, strict=False) if text}
@@ -245,16 +300,37 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
         for name in NUMBERS:
             item[name] = _number(item[name]) if name in item else None
         for name in REFERENCES:
-            if item.get(name, "").isdigit():
-                item[name] = int(item[name])
+            text = item.get(name, "")
+            if text.isascii() and text.isdigit():
+                # Through Decimal: int() refuses text of more than 4300 digits.
+                item[name] = int(Decimal(text))
         yield "statistics", item, {"line": reader.line_num}
+
+
+def _records(reader) -> Iterator[list[str]]:
+    """The records of a CSV reader; text that breaks CSV (a stray quote, a field longer
+    than the csv module's limit of 128 KiB) ends the file with an error naming its line."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise Unreadable(f"It cannot be read as CSV: {error}.", reader.line_num) from None
 
 
 def _number(text: str):
     try:
-        return Decimal(text)
+        number = Decimal(text)
     except InvalidOperation:
         return text  # the schema says it is not a number
+    if not number.is_finite():
+        return number
+    if not number:
+        return Decimal(0)  # 0e-99999999 is 0, whatever its exponent
+    if abs(number.adjusted()) > MAX_EXPONENT:
+        # Far outside every column's bounds: a stand-in on the same side of them gets the
+        # field's own answer.
+        side = MAX_EXPONENT if number.adjusted() > 0 else -MAX_EXPONENT
+        return Decimal(1).scaleb(side).copy_sign(number)
+    return number
 
 
 blp = Blueprint(
@@ -315,8 +391,8 @@ REQUEST_BODY = {
                     for section, (model, _) in SECTIONS.items()
                 },
                 "description": "Arrays of records, each as its resource takes it, plus an "
-                "optional `ref`: later records may give that string as their source_id or "
-                "event_id.",
+                f"optional `ref` (1 to {MAX_REF} characters, once per section): later records "
+                "may give a source's ref as their source_id, an event's as their event_id.",
             },
             "example": {
                 "sources": [
@@ -340,9 +416,9 @@ REQUEST_BODY = {
             + "\nvehicle_exports,CN,total,2024,5850000,19.3,yoy,1,,\n",
         },
     },
-    "description": "A JSON document, or CSV of statistics with the header "
-    f"`{','.join(CSV_COLUMNS)}` (source_id and event_id by id). At most IMPORT_MAX_BYTES "
-    "(64 MiB by default).",
+    "description": "A JSON document, or CSV of statistics in UTF-8 (a byte-order mark is "
+    f"allowed) with the header `{','.join(CSV_COLUMNS)}` (source_id and event_id by id). At "
+    "most IMPORT_MAX_BYTES (64 MiB by default).",
 }
 
 
@@ -361,13 +437,14 @@ class Import(MethodView):
         request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
         try:
             if request.mimetype == "text/csv":
-                rows = csv_rows(request.get_data(as_text=True).splitlines(keepends=True))
+                rows = csv_rows(text_lines(io.BytesIO(request.get_data())))
             else:
                 rows = document_rows(request.get_json())
             return run(rows, **args)
         except Rejected as error:
             return problem(422, str(error), error.errors)
-        except ValidationError as error:  # the document's shape or the CSV header
+        except ValidationError as error:  # the document's shape, or the CSV's header or syntax
+            where = getattr(error, "where", {})
             return problem(
-                422, "The import is not in a form it can take.", _problems(error.messages, {})
+                422, "The import is not in a form it can take.", problems(error.messages, where)
             )

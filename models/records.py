@@ -2,6 +2,7 @@
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cache
@@ -389,10 +390,27 @@ def _is_count(indicator_code) -> bool:
 
 def _statistic_rules(record: dict, key) -> dict:
     errors = {}
-    if record["value"] < 0 and _is_count(record["indicator"]):
-        errors["value"] = "A count cannot be negative."
+    if _is_count(record["indicator"]):
+        errors.update(_count_rules(record["value"], record.get("change_pct")))
     if record.get("change_pct") is not None and not record.get("change_basis"):
         errors["change_basis"] = "Say what change_pct compares with (for example yoy)."
+    return errors
+
+
+def _count_rules(value, change_pct) -> dict:
+    # value = prior * (1 + change_pct / 100), and a count's prior is at least 0: a fall of
+    # more than 100% would need a negative prior, and a fall of exactly 100% leaves nothing.
+    errors = {}
+    if value < 0:
+        errors["value"] = "A count cannot be negative."
+    if change_pct is None:
+        return errors
+    if change_pct < -100:
+        errors["change_pct"] = (
+            "A count cannot fall by more than 100%: the value before would have been negative."
+        )
+    elif change_pct == -100 and value != 0:
+        errors["change_pct"] = "A fall of 100% leaves a count of 0, not this value."
     return errors
 
 
@@ -407,8 +425,8 @@ def _target_rules(record: dict, key) -> dict:
     if record.get("share_of"):
         if not record.get("segment"):
             errors["segment"] = "A share target needs the segment whose share it sets."
-        elif record["share_of"] == record["segment"]:
-            errors["share_of"] = "A segment cannot be a share of itself."
+        elif record["segment"] in lineage(record["share_of"]):
+            errors["share_of"] = share_of_a_part(record["segment"], record["share_of"])
     elif record["target_value"] < 0 and _is_count(record["indicator"]):
         errors["target_value"] = "A count cannot be negative."
     if (record.get("baseline_value") is None) != (record.get("baseline_period_start") is None):
@@ -417,15 +435,52 @@ def _target_rules(record: dict, key) -> dict:
 
 
 def _segment_rules(record: dict, key) -> dict:
-    # Walk up from the new parent: meeting this segment again would make a cycle.
-    code, parent = record["code"], record.get("parent")
-    seen = set()
-    while parent is not None and parent not in seen:
-        if parent == code:
-            return {"parent": "A segment cannot be its own ancestor."}
-        seen.add(parent)
-        parent = Segment.select(Segment.parent).where(Segment.code == parent).scalar()
+    # Meeting this segment again on the way up from its new parent would make a cycle.
+    above = list(lineage(record.get("parent")))
+    if record["code"] in above:
+        return {"parent": "A segment cannot be its own ancestor."}
+    if key is None or Segment.get_by_id(key).parent_id == record.get("parent"):
+        return {}
+    # Moved: a share target whose whole is this segment or under it must not be of a segment
+    # that would now be above it.
+    clash = (
+        Target.select(Target.id, Target.segment, Target.share_of)
+        .where(Target.share_of.in_(_subtree(record["code"])), Target.segment.in_(above))
+        .first()
+    )
+    if clash:
+        return {
+            "parent": f"Target {clash.id} gives {clash.segment_id!r} as a share of "
+            f"{clash.share_of_id!r}, which would then be part of it."
+        }
     return {}
+
+
+def _subtree(code: str) -> set[str]:
+    """A segment's code and those of every segment under it."""
+    found, level = {code}, {code}
+    while level:
+        children = Segment.select(Segment.code).where(Segment.parent.in_(list(level)))
+        level = {child for (child,) in children.tuples()} - found
+        found |= level
+    return found
+
+
+def lineage(code: str | None) -> Iterator[str]:
+    """A segment's code, then its parent's, and so on up to the top; a chain that loops back
+    on itself (stored before its rule was checked) ends where it would repeat."""
+    seen = set()
+    while code is not None and code not in seen:
+        yield code
+        seen.add(code)
+        code = Segment.select(Segment.parent).where(Segment.code == code).scalar()
+
+
+def share_of_a_part(segment: str, share_of: str) -> str:
+    """Why `segment` cannot be taken as a share of `share_of`, which is it or part of it."""
+    if segment == share_of:
+        return "A segment cannot be a share of itself."
+    return f"Segment {share_of!r} is part of {segment!r}, which would be over 100% of it."
 
 
 def _indicator_rules(record: dict, key) -> dict:

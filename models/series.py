@@ -6,6 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from models.errors import Invalid
 from models.periods import Period
+from models.records import lineage, share_of_a_part
 from models.tables import Indicator, Segment, Source, Statistic, citation
 
 TRANSFORMS = ("none", "change", "change_pct", "yoy", "yoy_pct", "share")
@@ -80,6 +81,8 @@ def series(
             errors["share_of"] = "share_of only applies to transform=share."
         elif not Segment.select().where(Segment.code == share_of).exists():
             errors["share_of"] = f"There is no segment {share_of!r}."
+        elif part is not None and segment in lineage(share_of):
+            errors["share_of"] = share_of_a_part(segment, share_of)
     if errors:
         raise Invalid(errors, location="query")
 

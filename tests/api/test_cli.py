@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from api import create_app
 from api.cli import main
 from models.schema import drop_schema
+from models.tables import Statistic
 from tests.api.test_openapi import COMMITTED
 from tests.helpers import CONSOLE_SCRIPT, free_port, wait_until_serving
 
@@ -137,3 +138,92 @@ def test_a_refused_import_from_the_command_line_fails_and_says_why(app, database
     assert result.exit_code == 1
     assert "line 2 /value: Not a valid number." in result.output
     assert "1 row was refused; nothing was imported." in result.output
+
+
+HEADER = "indicator,region,segment,period,value,change_pct,change_basis,source_id,event_id,quote\n"
+GOOD_LINE = "vehicle_exports,JP,total,2024,1,,,1,,\n"
+JP_STATISTIC = {
+    "indicator": "vehicle_exports",
+    "region": "JP",
+    "segment": "total",
+    "period": "2024",
+    "value": 1,
+    "source_id": 1,
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "said"),
+    [
+        (
+            "long.csv",
+            f"{HEADER}{GOOD_LINE}vehicle_exports,JP,total,2023,1,,,1,,{'x' * 140_000}\n",
+            "line 3 /: It cannot be read as CSV: field larger than field limit (131072).",
+        ),
+        (
+            "quotes.csv",
+            f'{HEADER}{GOOD_LINE}vehicle_exports,JP,total,2023,1,,,1,,"a"b"\n',
+            "line 3 /: It cannot be read as CSV",
+        ),
+        (
+            "huge.csv",
+            f"{HEADER}{GOOD_LINE}vehicle_exports,JP,total,2023,1e1000000,,,1,,\n",
+            "line 3 /value: Must be smaller than 1e+18 in magnitude.",
+        ),
+        (
+            "drop.csv",
+            f"{HEADER}{GOOD_LINE}vehicle_exports,JP,total,2023,1,-1e1000000,yoy,1,,\n",
+            "line 3 /change_pct: Must be smaller than 1e+18 in magnitude.",
+        ),
+        (
+            "latin1.csv",
+            f"{HEADER}{GOOD_LINE}".encode() + b"vehicle_exports,JP,total,2023,1,,,1,,caf\xe9\n",
+            "line 3 /: It is not UTF-8 text: byte 0xe9 at column 41.",
+        ),
+        ("broken.json", "{", "it is not JSON (Expecting property name"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "it is not JSON (maximum recursion depth"),
+        ("digits.json", '{"statistics": [' + "9" * 5000 + "]}", "it is not JSON (Exceeds"),
+        ("list.json", "[1]", "/: The document must be a JSON object of sections."),
+    ],
+    ids=[
+        "field over 128 KiB",
+        "stray quote",
+        "huge value",
+        "huge change_pct",
+        "not UTF-8",
+        "not JSON",
+        "nested too deep",
+        "5000-digit integer",
+        "not a document",
+    ],
+)
+def test_an_import_that_cannot_be_read_fails_in_one_line(
+    app, database_url, tmp_path, name, content, said
+):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = CliRunner().invoke(main, ["import", str(path)], env={"DATABASE_URL": database_url})
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    # One line says what is wrong, or lists the refused row above the line that sums up.
+    lines = result.stderr.splitlines()
+    assert said in lines[0] and lines[-1].startswith("Error: ") and len(lines) <= 2
+    with app.app_context():
+        assert not Statistic.select().where(Statistic.region == "JP").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("excel.csv", f"\ufeff{HEADER}{GOOD_LINE}"),
+        ("EXCEL.CSV", f"\ufeff{HEADER}{GOOD_LINE}"),
+        ("bom.json", "\ufeff" + json.dumps({"statistics": [JP_STATISTIC]})),
+    ],
+    ids=["excel.csv", "EXCEL.CSV", "bom.json"],
+)
+def test_a_file_with_a_byte_order_mark_is_imported(run, client, tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content.encode())
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "Imported: created 1, updated 0, skipped 0, rejected 0." in run("import", str(path))
+    assert len(client.get("/v1/statistics?region=JP").json) == 1

@@ -35,6 +35,7 @@ DOCUMENT = {
         }
     ],
 }
+STATISTIC = DOCUMENT["statistics"][0]
 
 
 def post(client, body, query="", csv=False):
@@ -165,3 +166,153 @@ def test_imports_may_be_larger_than_other_bodies(app, client):
     assert post(client, body, csv=True).status_code == 200
     app.config["IMPORT_MAX_BYTES"] = 1000
     assert post(client, body, csv=True).status_code == 413
+
+
+GOOD_LINE = "vehicle_exports,CN,total,2024,5850000,19.3,yoy,1,,\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "detail"),
+    [
+        ("vehicle_exports,CN,total,2023,1,,,1,," + "x" * (128 * 1024 + 1), "field larger"),
+        ('vehicle_exports,CN,total,2023,1,,,1,,"a"b"', "expected after"),
+        ('vehicle_exports,CN,total,2023,1,,,1,,"never closed', "unexpected end of data"),
+    ],
+    ids=["a field over 128 KiB", "a stray quote", "a quote never closed"],
+)
+def test_csv_that_breaks_csv_is_422_naming_its_line(client, line, detail):
+    response = post(client, f"{HEADER}\n{GOOD_LINE}{line}\n", csv=True)
+    assert response.status_code == 422
+    (error,) = response.json["errors"]
+    assert error["line"] == 3 and detail in error["detail"]
+    assert count(client, "statistics") == 4
+
+
+@pytest.mark.parametrize("column", ["value", "change_pct"])
+@pytest.mark.parametrize(
+    "number",
+    ["1e1000000", "-1e1000000", "NaN", "-Infinity", "sNaN", "1e-1000000", "1e-1000027", "9" * 5000],
+    ids=["huge", "huge and negative", "NaN", "-Infinity", "sNaN", "tiny", "tinier", "5000 digits"],
+)
+def test_csv_numbers_no_column_can_hold_are_row_errors(client, column, number):
+    cells = {"value": "1", "change_pct": "1"} | {column: number}
+    line = f"vehicle_exports,CN,total,2023,{cells['value']},{cells['change_pct']},yoy,1,,\n"
+    response = post(client, f"{HEADER}\n{GOOD_LINE}{line}", csv=True)
+    assert response.status_code == 422
+    assert [(e["line"], e["pointer"]) for e in response.json["errors"]] == [(3, f"/{column}")]
+    assert count(client, "statistics") == 4
+
+
+@pytest.mark.parametrize("zero", ["0e-99999999", "-0e999999999"])
+def test_csv_zero_is_zero_whatever_its_exponent(client, zero):
+    line = f"vehicle_exports,CN,total,2023,{zero},,,1,,\n"
+    response = post(client, f"{HEADER}\n{line}", csv=True)
+    assert response.status_code == 200, response.json
+    assert client.get("/v1/statistics?period_from=2023&period_to=2023").json[0]["value"] == 0
+
+
+@pytest.mark.parametrize("ids", ["9" * 5000, "\u00b2"], ids=["5000 digits", "a superscript two"])
+def test_csv_ids_that_are_not_ids_are_row_errors(client, ids):
+    line = f"vehicle_exports,CN,total,2023,1,,,{ids},,\n"
+    response = post(client, f"{HEADER}\n{line}", csv=True)
+    assert response.status_code == 422
+    assert [(e["line"], e["pointer"]) for e in response.json["errors"]] == [(2, "/source_id")]
+
+
+def test_csv_saved_by_excel_with_a_byte_order_mark_is_read(client):
+    body = f"\ufeff{HEADER}\r\n{GOOD_LINE}".encode()
+    assert body.startswith(b"\xef\xbb\xbf")
+    response = post(client, body, csv=True)
+    assert response.status_code == 200, response.json
+    assert count(client, "statistics") == 5
+
+
+def test_csv_that_is_not_utf8_is_422_naming_its_line(client):
+    body = f"{HEADER}\n{GOOD_LINE}".encode() + b"vehicle_exports,CN,total,2023,1,,,1,,caf\xe9\n"
+    response = post(client, body, csv=True)
+    assert response.status_code == 422
+    (error,) = response.json["errors"]
+    assert error["line"] == 3 and "not UTF-8" in error["detail"]
+    assert count(client, "statistics") == 4
+
+
+def test_csv_lines_end_as_any_system_ends_them_and_only_there(client):
+    # A line separator (U+2028) is text inside a field, not the end of a line.
+    quoted = "vehicle_exports,CN,total,2023,1,,,1,,One\u2028two\r"
+    response = post(client, f"{HEADER}\r{GOOD_LINE.rstrip()}\r{quoted}", csv=True)
+    assert response.status_code == 200, response.json
+    stored = client.get("/v1/statistics?period_from=2023&period_to=2023").json
+    assert [s["quote"] for s in stored] == ["One\u2028two"]
+
+
+@pytest.mark.parametrize(
+    ("document", "pointer"),
+    [
+        ({"statistics": [5]}, "/statistics/0"),
+        ({"statistics": [[DOCUMENT["statistics"][0]]]}, "/statistics/0"),
+        ({"sources": [{**DOCUMENT["sources"][0], "ref": {"a": 1}}]}, "/sources/0/ref"),
+        ({"sources": [{**DOCUMENT["sources"][0], "ref": 7}]}, "/sources/0/ref"),
+        ({"sources": [{**DOCUMENT["sources"][0], "ref": "k" * 100_000}]}, "/sources/0/ref"),
+        (
+            {
+                "sources": [
+                    DOCUMENT["sources"][0],
+                    {**DOCUMENT["sources"][0], "url": "https://example.org/other"},
+                ]
+            },
+            "/sources/1/ref",
+        ),
+        (  # a ref names a record of its own section only: here source 2, not event 2
+            {
+                "sources": DOCUMENT["sources"],
+                "events": DOCUMENT["events"],
+                "statistics": [{**STATISTIC, "event_id": "kba"}],
+            },
+            "/statistics/0/event_id",
+        ),
+        ({"sources": [{**DOCUMENT["sources"][0], "title": "t" * 100_000}]}, "/sources/0/title"),
+    ],
+    ids=[
+        "a number for a record",
+        "a list for a record",
+        "an object for a ref",
+        "a number for a ref",
+        "a ref of 100000 characters",
+        "a ref given twice",
+        "a source's ref as an event_id",
+        "a title of 100000 characters",
+    ],
+)
+def test_rows_of_the_wrong_shape_are_listed_and_nothing_is_stored(client, document, pointer):
+    response = post(client, document)
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json["errors"]] == [pointer]
+    assert count(client, "sources") == 1 and count(client, "statistics") == 4
+
+
+def test_refs_of_different_sections_may_be_spelt_alike(client):
+    document = {
+        "sources": DOCUMENT["sources"],
+        "events": [{**DOCUMENT["events"][0], "ref": "kba"}],
+        "statistics": [{**STATISTIC, "event_id": "kba"}],
+    }
+    response = post(client, document)
+    assert response.status_code == 200, response.json
+    stored = client.get("/v1/statistics?region=DE").json[0]
+    assert client.get(f"/v1/events/{stored['event_id']}").json["title"] == "Fair"
+    assert client.get(f"/v1/sources/{stored['source_id']}").json["publisher"] == "KBA"
+
+
+def test_imported_rows_keep_the_rules_of_single_writes(client):
+    document = {
+        "sources": DOCUMENT["sources"],
+        "statistics": [{**STATISTIC, "change_pct": -120, "change_basis": "yoy"}],
+        "targets": [{**DOCUMENT["targets"][0], "event_id": None, "share_of": "passenger_cars"}],
+    }
+    response = post(client, document)
+    assert response.status_code == 422
+    assert [e["pointer"] for e in response.json["errors"]] == [
+        "/statistics/0/change_pct",
+        "/targets/0/share_of",
+    ]
+    assert count(client, "statistics") == 4 and count(client, "targets") == 2

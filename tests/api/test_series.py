@@ -95,6 +95,9 @@ def test_bad_series_requests(client, query, status, name):
     [
         "indicator=vehicle_exports&region=CN&segment=new_energy_vehicles&transform=share&share_of=nope",
         "indicator=vehicle_exports&region=CN&segment=new_energy_vehicles&share_of=total",
+        # The part itself, or a part of it: shares of 100% or more.
+        "indicator=vehicle_exports&region=CN&segment=total&transform=share&share_of=total",
+        "indicator=vehicle_exports&region=CN&segment=total&transform=share&share_of=passenger_cars",
     ],
 )
 def test_share_of_must_name_a_segment_and_a_share(client, query):

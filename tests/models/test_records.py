@@ -12,11 +12,21 @@ from playhouse.shortcuts import model_to_dict
 
 from models import queries, records
 from models.db import database
-from models.errors import Conflict, NotFound, PreconditionFailed
+from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from models.history import HISTORY
-from models.tables import Statistic, as_text
+from models.tables import Indicator, Segment, Statistic, Target, as_text
+from tests.helpers import count, read
 
 WRITERS = 8
+WRITABLE_STATISTIC = (
+    "indicator",
+    "region",
+    "segment",
+    "period",
+    "value",
+    "change_basis",
+    "source_id",
+)
 
 
 def race(app, write) -> list:
@@ -189,3 +199,103 @@ def test_create_many_stores_the_good_rows_and_says_why_for_the_others(app):
             (revision,) = records.revisions(Statistic, key)
             stored = model_to_dict(records.fetch(Statistic, key), recurse=False)
             assert json.loads(revision.record) == json.loads(json.dumps(stored, default=as_text))
+
+
+@pytest.mark.parametrize(
+    ("value", "change_pct", "refused"),
+    [
+        (Decimal(100), Decimal(-150), True),  # the value before would have been -200
+        (Decimal(0), Decimal("-100.5"), True),
+        (Decimal(100), Decimal(-100), True),  # a fall of 100% leaves 0, not 100
+        (Decimal(0), Decimal(-100), False),  # exports that stopped altogether
+        (Decimal(100), Decimal("-99.9"), False),
+    ],
+)
+def test_a_count_cannot_fall_by_more_than_everything(app, value, change_pct, refused):
+    row = statistic("2024", value=value, change_pct=change_pct, change_basis="yoy")
+    with app.app_context():
+        if refused:
+            with pytest.raises(Invalid) as error:
+                records.create(Statistic, row)
+            assert list(error.value.errors) == ["change_pct"]
+        else:
+            assert records.create(Statistic, row).change_pct == change_pct
+
+
+def test_a_measure_that_may_be_negative_may_fall_by_more_than_everything(app):
+    # A trade balance of 100 that was -100 a year before "changed by -200%" in some sources.
+    with app.app_context():
+        records.create(
+            Indicator,
+            {"code": "trade_balance", "name": "Balance", "unit": "USD", "measure": "amount"},
+        )
+        row = statistic("2024", indicator="trade_balance", change_pct=Decimal(-200))
+        assert records.create(Statistic, row | {"change_basis": "yoy"}).change_pct == -200
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/v1/statistics"), ("put", "/v1/statistics/1"), ("patch", "/v1/statistics/1")],
+)
+def test_a_single_write_of_an_impossible_fall_is_422_naming_change_pct(client, method, path):
+    body, etag = read(client, "/v1/statistics/1")
+    body = {name: body[name] for name in WRITABLE_STATISTIC} | {"change_pct": -100.5}
+    if method == "post":
+        body["period"] = "2024"
+    response = getattr(client, method)(path, json=body, headers={"If-Match": etag})
+    assert response.status_code == 422, response.json
+    assert [e["pointer"] for e in response.json["errors"]] == ["/change_pct"]
+    assert read(client, "/v1/statistics/1")[0]["change_pct"] == 7.3
+    assert count(client, "statistics") == 4
+
+
+def target(**changes) -> dict:
+    return {
+        "title": "A share",
+        "region": "CN",
+        "indicator": "vehicle_exports",
+        "segment": "passenger_cars",
+        "share_of": "total",
+        "target_value": Decimal(60),
+        "target_period_start": date(2030, 1, 1),
+        "target_period_end": date(2030, 12, 31),
+        "source": 1,
+    } | changes
+
+
+def test_a_share_is_of_a_segment_that_contains_the_part_or_stands_beside_it(app):
+    with app.app_context():
+        records.create(Segment, {"code": "suvs", "name": "SUVs", "parent": "passenger_cars"})
+        for share_of in ("total", "passenger_cars", "commercial_vehicles"):
+            assert records.create(Target, target(segment="suvs", share_of=share_of))
+        for share_of in ("passenger_cars", "suvs"):  # the part itself, or a part of it
+            with pytest.raises(Invalid) as error:
+                records.create(Target, target(share_of=share_of))
+            assert list(error.value.errors) == ["share_of"]
+        with pytest.raises(Invalid) as error:
+            records.create(Target, target(segment="total", share_of="suvs"))  # two levels down
+        assert "part of 'total'" in error.value.errors["share_of"]
+
+
+def test_the_walk_up_the_segments_ends_even_where_they_loop(app):
+    # A loop can only be stored behind the rules' back (by hand, or before they existed).
+    with app.app_context():
+        records.create(Segment, {"code": "suvs", "name": "SUVs", "parent": "passenger_cars"})
+        Segment.update(parent="suvs").where(Segment.code == "total").execute()
+        assert list(records.lineage("suvs")) == ["suvs", "passenger_cars", "total"]
+        with pytest.raises(Invalid) as error:
+            records.create(Target, target(segment="total", share_of="commercial_vehicles"))
+        assert list(error.value.errors) == ["share_of"]
+        assert records.create(Target, target(segment="new_energy_vehicles", share_of="suvs"))
+
+
+def test_a_segment_cannot_move_under_a_segment_that_takes_a_share_of_it(app):
+    with app.app_context():
+        records.create(Segment, {"code": "suvs", "name": "SUVs", "parent": "total"})
+        records.create(Target, target(segment="commercial_vehicles", share_of="suvs"))
+        with pytest.raises(Invalid) as error:
+            records.update(Segment, "suvs", {"parent": "commercial_vehicles"}, None)
+        assert list(error.value.errors) == ["parent"]
+        # Under a segment beside it, or renamed where it is, it may go.
+        records.update(Segment, "suvs", {"parent": "passenger_cars"}, None)
+        records.update(Segment, "suvs", {"name": "Sport utility vehicles"}, None)

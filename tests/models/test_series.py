@@ -8,7 +8,7 @@ from models import records
 from models.errors import Invalid
 from models.periods import Period
 from models.series import series
-from models.tables import Statistic
+from models.tables import Segment, Statistic
 
 
 def add(period: str, value, segment="total", region="CN", source=1):
@@ -50,6 +50,15 @@ def test_share_of_a_named_segment(db):
         "vehicle_exports", "CN", "new_energy_vehicles", transform="share", share_of="passenger_cars"
     )
     assert points(result) == [("2025-Q1", Decimal("37.44"), None)]
+
+
+@pytest.mark.parametrize("share_of", ["total", "suvs"])
+def test_a_share_of_the_part_itself_or_of_a_part_of_it_is_refused(db, share_of):
+    # Either would be 100% or more of the whole it is said to be a share of.
+    records.create(Segment, {"code": "suvs", "name": "SUVs", "parent": "total"})
+    with pytest.raises(Invalid) as refused:
+        series("vehicle_exports", "CN", "total", transform="share", share_of=share_of)
+    assert list(refused.value.errors) == ["share_of"]
 
 
 def test_yoy_compares_with_the_same_period_a_year_earlier(db):
