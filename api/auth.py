@@ -3,6 +3,7 @@
 from flask import current_app, g, request
 from flask_smorest import abort
 
+from api import limits
 from models import keys, records
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -33,28 +34,36 @@ def authenticate():
         scheme, _, text = header.partition(" ")
         key = keys.find(text.strip()) if scheme.lower() == "bearer" else None
         if key is None:
-            abort(
+            _refuse(
                 401,
-                message="The API key is unknown or revoked, or not sent as "
-                "Authorization: Bearer <key>.",
-                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+                "The API key is unknown or revoked, or not sent as Authorization: Bearer <key>.",
+                f'{REALM}, error="invalid_token"',
             )
+    g.api_key = key
     if needed and key is None:
-        abort(
+        _refuse(
             401,
-            message=f"This needs an API key with {needed} scope: send Authorization: Bearer <key>.",
-            headers={"WWW-Authenticate": REALM},
+            f"This needs an API key with {needed} scope: send Authorization: Bearer <key>.",
+            REALM,
         )
     if needed and not keys.allows(key, needed):
-        abort(
+        _refuse(
             403,
-            message=f"Key {key.identifier} has {key.scope} scope; this needs {needed}.",
-            headers={"WWW-Authenticate": f'{REALM}, error="insufficient_scope", scope="{needed}"'},
+            f"Key {key.identifier} has {key.scope} scope; this needs {needed}.",
+            f'{REALM}, error="insufficient_scope", scope="{needed}"',
         )
-    g.api_key = key
     if key is not None:
         # Revisions say which key made each change.
         g.actor = records.actor.set(f"{keys.PREFIX}_{key.identifier}")
+
+
+def _refuse(status: int, message: str, challenge: str):
+    # A refusal comes before the rate limiter's own check, so it is counted here: else bad
+    # keys could be tried without end. A rejected key is counted as no key, against the
+    # address's anonymous quota; a key without the scope, against its own. Past the limit,
+    # this is a 429 as any other request would be.
+    limits.count_now()
+    abort(status, message=message, headers={"WWW-Authenticate": challenge})
 
 
 def forget_the_actor(exc):

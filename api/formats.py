@@ -2,6 +2,7 @@
 
 import csv
 import io
+from decimal import Decimal
 
 from flask import current_app, json, request
 from flask_smorest import abort
@@ -28,10 +29,16 @@ def format_field(names=LIST_FORMATS) -> fields.Field:
     )
 
 
+CSV_DESCRIPTION = (
+    "RFC 4180 CSV with a header row. A list (an event's topics) or an object is one cell "
+    'holding its JSON: `["electric vehicles", "a; b"]`. Against formula injection, a text '
+    "cell that begins with =, +, -, @, a tab, a carriage return or ' is written with one more "
+    "' in front (`'=A1`): drop a cell's leading ' to read it back. Numbers are never prefixed."
+)
 # The extra media types of a list's 200 response, for the spec.
 LIST_CONTENT = {
     "text/csv": {
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "description": CSV_DESCRIPTION},
         "example": "id,region,value\r\n1,CN,1420000\r\n",
     },
     "application/x-ndjson": {"schema": {"type": "string"}},
@@ -70,7 +77,14 @@ def render(rows: list, schema, name: str, headers: dict):
 
 
 def to_csv(items: list[dict], columns: list[str]) -> str:
-    """RFC 4180 CSV: a header row, CRLF line ends, quoting where needed; lists joined by '; '."""
+    """RFC 4180 CSV: a header row, CRLF line ends, quoting where needed.
+
+    A list or object is one cell holding its JSON, so `["a; b", "c"]` reads back as it was.
+    A text cell that a spreadsheet would take for a formula (it begins with =, +, -, @, a tab
+    or a carriage return) gets a leading ' as OWASP recommends, and so does one that begins
+    with ' itself, so that a reader may always drop a cell's leading '. Numbers are never
+    prefixed: whether a cell is text is decided by its value's type, not by how it looks.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
@@ -79,14 +93,22 @@ def to_csv(items: list[dict], columns: list[str]) -> str:
     return out.getvalue()
 
 
+# What begins a formula in Excel, LibreOffice or Google Sheets (OWASP's CSV injection list),
+# and the quote that marks a cell as escaped.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
 def _cell(value):
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
-        return "; ".join(str(v) for v in value)
-    return value
+    if isinstance(value, int | float | Decimal):
+        return value
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)  # begins with [ or {: never a formula
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
 
 
 def _not_acceptable(reason: str, offered: dict):

@@ -29,6 +29,16 @@ HEADER = "X-Request-ID"
 CALLER_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 LOGGER = "api"  # Flask's app.logger, for `Flask("api")`; the access lines go to a child
 UNMATCHED = "(unmatched)"  # the route label of a request no URL rule matched: a 404 or 405
+# The method label: the standard methods by name, any other (a client may send any token,
+# and each would add its own series to /metrics for good) as one.
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
+OTHER_METHOD = "other"
+# What could end a log line early and forge the next, or drive the terminal that shows it:
+# C0 controls, DEL, C1 controls and Unicode's line and paragraph separators. A backslash is
+# escaped too, so that an escape in the log always stands for the character it names.
+UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
 # Seconds; the default buckets, and the timeout that cuts an import off (GUNICORN_TIMEOUT).
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30)
 
@@ -70,8 +80,9 @@ def _finish(response):
     route = request.url_rule.rule if request.url_rule is not None else UNMATCHED
     status = response.status_code
     measured = instruments()
-    measured.requests.labels(request.method, route, str(status)).inc()
-    measured.latency.labels(request.method, route).observe(seconds)
+    method = request.method if request.method in METHODS else OTHER_METHOD
+    measured.requests.labels(method, route, str(status)).inc()
+    measured.latency.labels(method, route).observe(seconds)
     key = g.get("api_key")
     key_id = f"{keys.PREFIX}_{key.identifier}" if key is not None else None
     path = request.full_path if request.query_string else request.path
@@ -100,6 +111,13 @@ def _finish(response):
 
 # Logging: one line per record on stderr, as LOG_FORMAT says.
 
+
+def printable(text: str) -> str:
+    """`text` with control characters and line separators escaped (\\n, \\x1b, \\u2028), and
+    backslashes doubled: what a client sent can then neither start a line nor hide one."""
+    return UNPRINTABLE.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
+
+
 # The attributes every LogRecord has; any other was passed as `extra` and is logged as a field.
 RECORD_ATTRIBUTES = {*vars(logging.makeLogRecord({})), "message", "asctime", "taskName"}
 
@@ -114,14 +132,17 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "process": record.process,
-            "message": record.getMessage(),
+            # As the text format writes it; the fields below keep the exact values.
+            "message": printable(record.getMessage()),
         }
         entry |= {k: v for k, v in vars(record).items() if k not in RECORD_ATTRIBUTES}
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str)
+        # ensure_ascii writes every control character and line separator as \\uXXXX: each
+        # entry stays on its one line, whatever its fields hold.
+        return json.dumps(entry, default=str, ensure_ascii=True)
 
 
 class TextFormatter(logging.Formatter):
@@ -135,6 +156,7 @@ class TextFormatter(logging.Formatter):
         )
 
     def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message)  # a path with %0A in it is still one line
         line = super().formatMessage(record)
         given = getattr(record, "request_id", None)
         return f"{line} [request {given}]" if given else line

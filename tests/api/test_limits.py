@@ -6,6 +6,7 @@ import pytest
 
 from api import create_app
 from api.limits import limiter
+from models import keys
 from tests.conftest import make_key
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -54,6 +55,48 @@ def test_each_key_has_its_own_quota(limited):
         429,
     ]
     assert client.get("/v1/sources", headers=second).status_code == 200
+    assert client.get("/v1/sources").status_code == 200  # the address's quota is apart
+
+
+def revoked_key(app) -> str:
+    text = make_key(app, "write")
+    with app.app_context():
+        keys.revoke(text.split("_")[1])
+    return text
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        lambda app: "Bearer ifk_0badc0de_not-a-secret",  # unknown
+        lambda app: f"Bearer {revoked_key(app)}",
+        lambda app: "Bearer",  # malformed: no key
+        lambda app: "ifk_0badc0de_no-scheme",
+        lambda app: f"Basic {make_key(app, 'write')}",
+    ],
+    ids=["unknown", "revoked", "empty", "no-scheme", "basic"],
+)
+def test_a_rejected_key_counts_against_the_address_as_no_key_would(limited, authorization):
+    client = limited.test_client()
+    headers = {"Authorization": authorization(limited)}
+    answers = [client.get("/v1/sources", headers=headers) for _ in range(4)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    assert answers[-1].content_type == "application/problem+json"
+    assert answers[0].headers["RateLimit"].startswith('"anonymous";r=2;')
+    assert client.get("/v1/sources").status_code == 429  # the address's quota is spent
+
+
+def test_a_write_without_a_key_counts_against_the_address(limited):
+    client = limited.test_client()
+    statuses = [client.post("/v1/sources", json={}).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_a_key_without_the_scope_counts_against_its_own_quota(limited):
+    client = limited.test_client()
+    reader = {"Authorization": f"Bearer {make_key(limited, 'read')}"}
+    statuses = [client.post("/v1/sources", json={}, headers=reader).status_code for _ in range(6)]
+    assert statuses == [403, 403, 403, 403, 403, 429]
     assert client.get("/v1/sources").status_code == 200  # the address's quota is apart
 
 

@@ -247,11 +247,75 @@ def test_csv_by_parameter_and_by_accept(data):
     assert "\r\n" in by_parameter.get_data(as_text=True)
 
 
-def test_csv_quotes_and_joins_lists(client):
+def csv_rows(client, path: str) -> list[dict]:
+    response = client.get(path)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def test_csv_quotes_and_writes_lists_as_json(client):
     text = client.get("/v1/events?format=csv").get_data(as_text=True)
     row = next(csv.DictReader(io.StringIO(text)))
-    assert row["topics"] == "electric vehicles; smart transportation; innovative technologies"
+    assert row["topics"] == (
+        '["electric vehicles", "smart transportation", "innovative technologies"]'
+    )
     assert '"On May 10, 2025, a specialized' in text  # a comma inside: quoted
+
+
+def test_a_csv_list_reads_back_exactly_whatever_its_items_hold(client):
+    topics = ["a; b", "c", "=d", 'say "e", f']
+    created = client.post(
+        "/v1/events",
+        json={
+            "title": "Topics",
+            "kind": "launch",
+            "date": "2025-06-01",
+            "source_id": 1,
+            "topics": topics,
+        },
+    )
+    assert created.status_code == 201, created.json
+    (row,) = [r for r in csv_rows(client, "/v1/events?format=csv") if r["title"] == "Topics"]
+    assert json.loads(row["topics"]) == topics
+
+
+# Each begins a formula in some spreadsheet; ' is escaped too, so a reader always drops one.
+FORMULAS = ["=cmd|'/C calc'!A0", "+1+1", "-2+3", "@SUM(A1:A9)", "'quoted"]
+
+
+def test_csv_text_that_could_be_a_formula_gets_a_leading_quote(client):
+    for n, title in enumerate(FORMULAS):
+        source = {"publisher": "Mallory", "title": title, "url": f"https://example.org/{n}"}
+        assert client.post("/v1/sources", json=source).status_code == 201
+    rows = csv_rows(client, "/v1/sources?format=csv")
+    assert [row["title"] for row in rows if row["publisher"] == "Mallory"] == [
+        f"'{title}" for title in FORMULAS
+    ]
+
+
+def test_csv_numbers_are_never_prefixed_however_they_begin(client):
+    indicator = {
+        "code": "trade_balance",
+        "name": "Trade balance",
+        "unit": "USD bn",
+        "measure": "amount",
+    }
+    assert client.post("/v1/indicators", json=indicator).status_code == 201
+    statistic = {
+        "indicator": "trade_balance",
+        "region": "CN",
+        "segment": "total",
+        "period": "2025",
+        "value": -5,
+        "change_pct": -5.5,
+        "change_basis": "yoy",
+        "source_id": 1,
+        "quote": "-5 bn, down 5.5%",
+    }
+    assert client.post("/v1/statistics", json=statistic).status_code == 201
+    (row,) = csv_rows(client, "/v1/statistics?format=csv&indicator=trade_balance")
+    assert (row["value"], row["change_pct"]) == ("-5", "-5.5")
+    assert row["quote"] == "'-5 bn, down 5.5%"  # text: by its type, not by how it looks
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api import create_app
 from api.limits import limiter
-from api.observability import UNMATCHED, configure_logging
+from api.observability import OTHER_METHOD, UNMATCHED, configure_logging
 from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
@@ -126,6 +126,38 @@ def test_text_access_lines_are_for_people(anonymous, capsys):
     assert line.endswith("key=- [request text-1]")
 
 
+# A path, a query and a User-Agent that would each forge a log line or drive a terminal.
+FORGED_PATH = "/v1/sources/%0A[forged]%0D%1B[31m%7F%C2%85%E2%80%A8%E2%80%A9\\end"
+FORGED = {
+    "query_string": "q=\n[forged]\r\x1b",
+    "environ_overrides": {"HTTP_USER_AGENT": "agent\n[forged]\r\x1b"},
+}
+# Both formats write these where the client sent a control character or separator.
+ESCAPED_PATH = r"/v1/sources/\n[forged]\r\x1b[31m\x7f\x85\u2028\u2029\\end"
+ESCAPED_QUERY = r"q=\n[forged]\r\x1b"
+UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def test_a_text_access_line_escapes_what_could_forge_another(anonymous, capsys):
+    capsys.readouterr()
+    assert anonymous.get(FORGED_PATH, **FORGED).status_code == 404
+    captured = capsys.readouterr().err
+    (line,) = [line for line in captured.split("\n") if "[forged]" in line]
+    assert "api.access" in line and not UNPRINTABLE.search(line)
+    assert f"GET {ESCAPED_PATH}?{ESCAPED_QUERY} 404 " in line
+
+
+def test_a_json_access_line_stays_one_line_and_keeps_the_exact_values(anonymous, json_logs, capsys):
+    capsys.readouterr()
+    anonymous.get(FORGED_PATH, **FORGED)
+    (line,) = [line for line in capsys.readouterr().err.split("\n") if "[forged]" in line]
+    assert not UNPRINTABLE.search(line)  # \u2028 too: JavaScript and some viewers break there
+    entry = json.loads(line)
+    assert entry["path"] == "/v1/sources/\n[forged]\r\x1b[31m\x7f\x85\u2028\u2029\\end"
+    assert (entry["query"], entry["user_agent"]) == ("q=\n[forged]\r\x1b", "agent\n[forged]\r\x1b")
+    assert entry["message"].startswith(f"GET {ESCAPED_PATH}?{ESCAPED_QUERY} 404 ")
+
+
 def test_a_server_error_is_logged_as_json_with_its_request_id_and_traceback(database_url, capsys):
     # LOG_FORMAT comes from the app's settings.
     app = create_app(
@@ -171,6 +203,30 @@ def test_requests_are_counted_by_route_and_status_with_latency(client):
     assert added(f"{LATENCY}_count", method="GET", route=STATISTIC) == 3
     assert added(f"{LATENCY}_bucket", method="GET", route=STATISTIC, le="+Inf") == 3
     assert metric(after, REQUESTS, route="/v1/statistics/1") == 0  # routes, not paths
+
+
+def label_values(text: str, label: str) -> set[str]:
+    return {
+        sample.labels[label]
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if label in sample.labels
+    }
+
+
+def test_made_up_methods_are_counted_as_one_other_method(client):
+    client.get("/metrics")  # so that the scrapes themselves are no new labels
+    before = client.get("/metrics").get_data(as_text=True)
+    for n in range(20):
+        assert client.open("/v1/sources", method=f"FOO{n}").status_code == 405
+    after = client.get("/metrics").get_data(as_text=True)
+    assert label_values(after, "method") - label_values(before, "method") <= {OTHER_METHOD}
+    for label in ("route", "status"):
+        assert label_values(after, label) - label_values(before, label) <= {UNMATCHED, "405"}
+    assert (
+        metric(after, REQUESTS, method=OTHER_METHOD) - metric(before, REQUESTS, method=OTHER_METHOD)
+        == 20
+    )
 
 
 def test_database_failures_are_counted(tmp_path):

@@ -130,3 +130,51 @@ def test_a_source_without_a_publication_date_is_listed_with_null(client):
     assert client.get(f"/v1/series?{query}").json["sources"][0]["published_on"] is None
     schema = client.get("/openapi.json").json["components"]["schemas"]["SourceReference"]
     assert "null" in schema["properties"]["published_on"]["type"]
+
+
+def named_series(client, name: str, periods=("2025-Q1",), value=5) -> str:
+    """A series whose indicator, unit, segment and source all carry `name`, made through the
+    API; its query string."""
+    indicator = {"code": "named", "name": name, "unit": name[:64], "measure": "amount"}
+    segment = {"code": "named_part", "name": name, "parent": "total", "additive": False}
+    source = {"publisher": name[:200], "title": name, "url": "https://example.org/named"}
+    for path, body in [("indicators", indicator), ("segments", segment), ("sources", source)]:
+        response = client.post(f"/v1/{path}", json=body)
+        assert response.status_code == 201, response.json
+    source_id = response.json["id"]
+    for period in periods:
+        statistic = {"indicator": "named", "region": "CN", "segment": "named_part"}
+        statistic |= {"period": period, "value": value, "source_id": source_id}
+        assert client.post("/v1/statistics", json=statistic).status_code == 201
+    return "indicator=named&region=CN&segment=named_part"
+
+
+@pytest.mark.parametrize("periods", [("2025-Q1",), ("2025-Q1", "2025-Q2", "2025-Q3")])
+@pytest.mark.parametrize("name", ["$\\foo{$", "from $4bn to $5bn", "\\ _^ {} % # <x> -- $$"])
+def test_chart_labels_are_text_never_markup(client, name, periods):
+    # As mathtext, the first is a 500 for every reader and the second is drawn as maths.
+    response = client.get(f"/v1/series?{named_series(client, name, periods)}&format=svg")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    svg = response.get_data(as_text=True)
+    literal = name.replace("<", "&lt;").replace(">", "&gt;").replace("--", "- -")  # as XML
+    # Title, unit (y label) and source line each hold the name, literally.
+    assert svg.count(literal) >= 3
+    assert f"<!-- {literal} -->" in svg  # the y label alone
+    assert "Oblique" not in svg  # no glyph of maths' italic font: all drawn as written
+
+
+def test_charts_do_not_use_tex_even_where_matplotlib_is_set_to(client, monkeypatch):
+    import matplotlib
+
+    # Set so by a matplotlibrc, TeX would be run on every label (and here, without TeX, fail).
+    monkeypatch.setitem(matplotlib.rcParams, "text.usetex", True)
+    response = client.get(f"/v1/series?{named_series(client, '50% of $5bn')}&format=svg")
+    assert response.status_code == 200
+    assert "50% of $5bn" in response.get_data(as_text=True)
+
+
+def test_series_csv_neutralises_formulas_but_not_negative_numbers(client):
+    query = named_series(client, '=HYPERLINK("https://example.org")', value=-5)
+    (row,) = csv.DictReader(io.StringIO(client.get(f"/v1/series?{query}&format=csv").text))
+    assert (row["value"], row["observed"]) == ("-5", "-5")
+    assert row["citation"].startswith("'=HYPERLINK(")
