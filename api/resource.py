@@ -107,6 +107,13 @@ def expected_versions() -> set[int] | None:
     return {int(match[1]) for match in matches if match}
 
 
+def with_article(noun: str) -> str:
+    """`noun` after "a" or "an", for the summaries built from a resource's name."""
+    # By the first letter: right for every resource's name, none of which begins with a silent
+    # h or the sound of "you" (an hour, a unit).
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def crud_blueprint(
     name: str,
     model: type[Record],
@@ -121,6 +128,7 @@ def crud_blueprint(
     `embeds` maps an `include=` name to what computes it for a listed record.
     """
     singular = model.__name__.lower()
+    one = with_article(singular)
     title = name.capitalize()
     pk = model._meta.primary_key
     key = f"<int(max={MAX_ID}):{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
@@ -138,6 +146,7 @@ def crud_blueprint(
         @blp.response(200, schema(many=True), headers=LIST_HEADERS)
         @blp.alt_response(406, response="NOT_ACCEPTABLE")
         @blp.doc(
+            operationId=f"list_{name}",
             summary=f"List {name}",
             description=f"{title} matching every filter, a page at a time, in a stable order; "
             "as JSON, CSV or NDJSON.",
@@ -149,7 +158,11 @@ def crud_blueprint(
         @blp.arguments(schema)
         @blp.response(201, schema, headers=ETAG_HEADER)
         @writes(blp, 400, 409, 413)
-        @blp.doc(summary=f"Create a {singular}", parameters=[idempotency.PARAMETER])
+        @blp.doc(
+            operationId=f"create_{singular}",
+            summary=f"Create {one}",
+            parameters=[idempotency.PARAMETER],
+        )
         def post(self, data):
             row = checked(records.create(model, data))
             location = url_for(f"{name}.{title}ById", **{pk.name: row._pk})
@@ -160,14 +173,14 @@ def crud_blueprint(
         @blp.response(200, schema, headers=ETAG_HEADER)
         @blp.alt_response(304, description="Not Modified: your copy is current.")
         @_documents_errors(blp, 404)
-        @blp.doc(summary=f"Read a {singular}", parameters=[IF_NONE_MATCH])
+        @blp.doc(operationId=f"get_{singular}", summary=f"Read {one}", parameters=[IF_NONE_MATCH])
         def get(self, args, **path):
             return represent(checked(records.fetch(model, path[pk.name])), representation)
 
         @blp.arguments(schema)
         @blp.response(200, schema, headers=ETAG_HEADER)
         @writes(blp, 400, 404, 409, 412, 413, 428)
-        @blp.doc(summary=f"Replace a {singular}", parameters=[IF_MATCH])
+        @blp.doc(operationId=f"replace_{singular}", summary=f"Replace {one}", parameters=[IF_MATCH])
         def put(self, data, **path):
             row = records.update(model, path[pk.name], data, expected_versions())
             return represent(checked(row), representation)
@@ -176,7 +189,8 @@ def crud_blueprint(
         @blp.response(200, schema, headers=ETAG_HEADER)
         @writes(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(
-            summary=f"Change some fields of a {singular}",
+            operationId=f"update_{singular}",
+            summary=f"Change some fields of {one}",
             description="Send only the fields to change. null clears a field that may be "
             "empty; a field with a default takes a value, not null.",
             parameters=[IF_MATCH, idempotency.PARAMETER],
@@ -187,7 +201,7 @@ def crud_blueprint(
 
         @blp.response(204)
         @writes(blp, 404, 409, 412, 428)
-        @blp.doc(summary=f"Delete a {singular}", parameters=[IF_MATCH])
+        @blp.doc(operationId=f"delete_{singular}", summary=f"Delete {one}", parameters=[IF_MATCH])
         def delete(self, **path):
             records.delete(model, path[pk.name], expected_versions())
 
@@ -195,7 +209,8 @@ def crud_blueprint(
         @blp.arguments(RevisionQuery, location="query", unknown=RAISE)
         @blp.response(200, RevisionSchema(many=True), headers=LIST_HEADERS)
         @blp.doc(
-            summary=f"List the revisions of a {singular}, newest first",
+            operationId=f"list_{singular}_revisions",
+            summary=f"List the revisions of {one}, newest first",
             description="Every create, update and delete, with the stored record after it; "
             "a deleted record's revisions remain. Unknown keys give an empty list.",
         )

@@ -1,16 +1,26 @@
 """The OpenAPI document is the contract: committed, current, complete, and served with its docs."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 COMMITTED = Path(__file__).parents[2] / "openapi" / "openapi.json"
+SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
 
 @pytest.fixture
 def spec(client) -> dict:
     return client.get("/openapi.json").get_json()
+
+
+def operations(spec: dict):
+    """(method, path, operation) for every operation of the document."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield method, path, operation
 
 
 def test_committed_spec_is_current(spec):
@@ -70,3 +80,31 @@ def test_docs_pages_use_local_assets(client, path, marker):
 def test_docs_assets_are_served(client, asset):
     response = client.get(asset)
     assert response.status_code == 200 and len(response.data) > 10_000
+
+
+def test_every_operation_has_a_unique_snake_case_operation_id(spec):
+    # Generated clients name their functions after it: list_statistics, not get_v1_statistics.
+    ids = [operation.get("operationId") for _, _, operation in operations(spec)]
+    assert all(SNAKE_CASE.fullmatch(name or "") for name in ids), ids
+    assert len(set(ids)) == len(ids)
+    statistics = {name for name in ids if "statistic" in name}
+    assert statistics == {
+        "list_statistics",
+        "get_statistic",
+        "create_statistic",
+        "replace_statistic",
+        "update_statistic",
+        "delete_statistic",
+        "list_statistic_revisions",
+    }
+
+
+def test_summaries_built_from_a_name_take_the_right_article(spec):
+    texts = [
+        text
+        for _, _, operation in operations(spec)
+        for text in (operation.get("summary", ""), operation.get("description", ""))
+    ]
+    assert "Create an indicator" in texts and "Read an event" in texts
+    assert "Delete a statistic" in texts
+    assert not [text for text in texts if re.search(r"\ba [aeio]", text, re.IGNORECASE)]
