@@ -60,6 +60,21 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = Parser()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(_document_what_every_operation_shares)
+
+
+def _document_what_every_operation_shares(doc: dict, doc_info: dict, *, app, method, **kwargs):
+    # Whether a key is needed follows from the method and the configuration, as in
+    # auth.authenticate; an unknown or revoked key is refused whatever the operation needs.
+    doc["security"] = auth.security(method, app.config["READ_REQUIRES_KEY"])
+    statuses = [401, 403] if doc["security"] else [401]
+    responses = doc.setdefault("responses", {})
+    for status in statuses:
+        responses.setdefault(status, http.HTTPStatus(status).name)
+    return doc
+
 
 def list_response(model: type[Record], schema: Schema, args: dict, embeds: dict):
     """One page of a filtered, sorted, searched list, in the format the client asked for."""
@@ -257,12 +272,7 @@ class RevisionSchema(Schema):
 
 def writes(blp: Blueprint, *statuses: int):
     """Document a write: it needs a key (401 without one, 403 with a read-only one)."""
-
-    def decorate(view):
-        view = _documents_errors(blp, 401, 403, *statuses)(view)
-        return blp.doc(security=auth.REQUIRED)(view)
-
-    return decorate
+    return _documents_errors(blp, 401, 403, *statuses)
 
 
 def _documents_errors(blp: Blueprint, *statuses: int):

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from api import create_app
+from api.auth import SCHEME
+
 COMMITTED = Path(__file__).parents[2] / "openapi" / "openapi.json"
+WRITES = {"post", "put", "patch", "delete"}
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
 
@@ -21,6 +25,18 @@ def operations(spec: dict):
         for method, operation in item.items():
             if method != "parameters":
                 yield method, path, operation
+
+
+def spec_of(tmp_path, **config) -> dict:
+    """The document a service with this configuration serves."""
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"} | config)
+    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+
+
+def needs_a_key(spec: dict, operation: dict) -> bool:
+    """Whether the operation's security requirement leaves no way in without the API key."""
+    alternatives = operation.get("security", spec.get("security", []))
+    return bool(alternatives) and all(SCHEME in alternative for alternative in alternatives)
 
 
 def test_committed_spec_is_current(spec):
@@ -108,3 +124,20 @@ def test_summaries_built_from_a_name_take_the_right_article(spec):
     assert "Create an indicator" in texts and "Read an event" in texts
     assert "Delete a statistic" in texts
     assert not [text for text in texts if re.search(r"\ba [aeio]", text, re.IGNORECASE)]
+
+
+def test_writes_need_a_key_and_reads_do_not_by_default(spec):
+    for method, path, operation in operations(spec):
+        if method in WRITES:
+            assert needs_a_key(spec, operation), f"{method} {path}"
+            assert {"401", "403"} <= operation["responses"].keys()
+        else:
+            # Nothing to show: Swagger UI draws no padlock on an operation with none.
+            assert operation["security"] == [], f"{method} {path}"
+
+
+def test_reads_need_a_key_where_the_service_says_so(tmp_path):
+    spec = spec_of(tmp_path, READ_REQUIRES_KEY=True)
+    for method, path, operation in operations(spec):
+        assert needs_a_key(spec, operation), f"{method} {path}"
+        assert {"401", "403"} <= operation["responses"].keys()
