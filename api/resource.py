@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
 
 from api import auth, formats, idempotency
+from api.errors import SERVER_REFUSALS
 from api.fields import MAX_ID, UTCDateTime
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
@@ -23,7 +24,7 @@ IF_MATCH = {
     "in": "header",
     "name": "If-Match",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "maxLength": 1000},
     "description": "The ETag from your last read of this record (or `*`). "
     "Without it the answer is 428; with a stale one, 412.",
     "example": '"1"',
@@ -32,7 +33,7 @@ IF_NONE_MATCH = {
     "in": "header",
     "name": "If-None-Match",
     "required": False,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "maxLength": 1000},
     "description": "An ETag you hold: the answer is 304 with no body if it is still current.",
 }
 ETAG_HEADER = {
@@ -70,9 +71,12 @@ def _document_what_every_operation_shares(doc: dict, doc_info: dict, *, app, met
     # auth.authenticate; an unknown or revoked key is refused whatever the operation needs.
     doc["security"] = auth.security(method, app.config["READ_REQUIRES_KEY"])
     statuses = [401, 403] if doc["security"] else [401]
+    # gunicorn refuses a request line or a header field too long for it before the app sees
+    # the request, whatever the operation: see api/serving.py.
+    statuses += [414, 431]
     responses = doc.setdefault("responses", {})
     for status in statuses:
-        responses.setdefault(status, http.HTTPStatus(status).name)
+        responses.setdefault(status, SERVER_REFUSALS.get(status, http.HTTPStatus(status).name))
     return doc
 
 

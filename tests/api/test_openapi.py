@@ -141,3 +141,11 @@ def test_reads_need_a_key_where_the_service_says_so(tmp_path):
     for method, path, operation in operations(spec):
         assert needs_a_key(spec, operation), f"{method} {path}"
         assert {"401", "403"} <= operation["responses"].keys()
+
+
+def test_refusals_of_the_http_server_are_documented_as_what_they_are(spec):
+    for method, path, operation in operations(spec):
+        assert {"414", "431"} <= operation["responses"].keys(), f"{method} {path}"
+    too_long = spec["components"]["responses"]["URI_TOO_LONG"]
+    assert list(too_long["content"]) == ["text/html"]
+    assert "262,144 bytes" in too_long["description"]
