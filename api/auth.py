@@ -13,12 +13,20 @@ SECURITY_SCHEME = {
     "type": "http",
     "scheme": "bearer",
     "description": "An API key: `Authorization: Bearer ifk_...`. Writes need a key with "
-    "`write` scope; reads are open unless the service sets READ_REQUIRES_KEY. Make one with "
+    "`write` scope; reads are open unless the service sets READ_REQUIRES_KEY, and then need "
+    "`read` scope or above. Make one with "
     "`industry-facts keys create --name NAME --scope write`.",
 }
-# Reads: a key is optional (the empty requirement); writes declare the scheme as required.
-OPTIONAL = [{}, {SCHEME: []}]
+# An operation's security requirement in the spec, by what authenticate() asks of it: writes,
+# and reads where READ_REQUIRES_KEY is set, need a key; other reads need nothing. Not
+# `[{}, {bearer: []}]` (a key is optional) for those: Swagger UI draws it as a closed padlock.
 REQUIRED = [{SCHEME: []}]
+OPEN: list[dict] = []
+
+
+def security(method: str, read_requires_key: bool) -> list[dict]:
+    """The security requirement the spec gives an operation with this method."""
+    return REQUIRED if method.upper() in WRITE_METHODS or read_requires_key else OPEN
 
 
 def authenticate():

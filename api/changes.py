@@ -64,6 +64,7 @@ COLLECTIONS = {
 class Changes(MethodView):
     @blp.arguments(ChangesQuery, location="query", unknown=RAISE)
     @blp.response(200, ChangeSchema(many=True), headers=NEXT)
+    @blp.doc(operationId="list_changes")
     def get(self, args):
         """List changes after a cursor, oldest first"""
         found = records.changes(_position(args["since"]), args["limit"])

@@ -90,6 +90,7 @@ class ConflictSchema(CheckedPointSchema):
 class Reconciliation(MethodView):
     @blp.arguments(ChecksQuery, location="query", unknown=RAISE)
     @blp.response(200, ReconciliationSchema(many=True), headers=LIST_HEADERS)
+    @blp.doc(operationId="check_reconciliation")
     def get(self, args):
         """Check that additive parts sum to their whole, per indicator, region, period, source"""
         rows, headers = paginate(checks.reconciliation_groups(args), None, **take_paging(args))
@@ -100,6 +101,7 @@ class Reconciliation(MethodView):
 class Conflicts(MethodView):
     @blp.arguments(ChecksQuery, location="query", unknown=RAISE)
     @blp.response(200, ConflictSchema(many=True), headers=LIST_HEADERS)
+    @blp.doc(operationId="list_conflicts")
     def get(self, args):
         """List series points that two or more sources report with different values"""
         rows, headers = paginate(checks.conflict_groups(args), None, **take_paging(args))

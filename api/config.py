@@ -8,7 +8,6 @@ from urllib.parse import urlsplit
 
 from limits import parse_many
 
-from api.auth import OPTIONAL
 from models.db import POOL_OPTIONS
 from models.regions import AGGREGATES
 
@@ -31,7 +30,8 @@ keep figures comparable.
   `/v1/facts` puts events, statistics and targets on one timeline.
 * Reads carry an `ETag`. Changing or deleting a record requires `If-Match` with it.
 * Writes need an API key with `write` scope (`Authorization: Bearer ifk_...`; use the
-  Authorize button); reads are open.
+  Authorize button). Reads are open, unless the service requires a key for them too: the
+  operations that need a key show a padlock.
 * Every error is an RFC 9457 `application/problem+json` document.
 * Every response carries `X-Request-ID`: the caller's own (1 to 128 letters, digits and
   `._:-`) or a new one. Problem documents repeat it as `request_id`; quote it when asking
@@ -78,7 +78,6 @@ class Config:
     OPENAPI_REDOC_URL = "/redoc/assets/redoc.standalone.js"
     API_SPEC_OPTIONS = {
         "info": {"description": DESCRIPTION, "license": {"name": "MIT", "identifier": "MIT"}},
-        "security": OPTIONAL,
     }
 
 

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from api.observability import count_database_error, request_id
+from api.serving import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_LINE
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 
 PROBLEM_JSON = "application/problem+json"
@@ -25,6 +26,14 @@ API_NAMES = {"source": "source_id", "event": "event_id"}
 
 # Where webargs found the bad input, and how a problem's `errors` item names it.
 LOCATION_KEYS = {"json": "pointer", "query": "parameter", "headers": "header"}
+
+# The refusals gunicorn gives before the app sees the request, in its own short HTML page:
+# status -> the name of the response every operation documents them with.
+SERVER_REFUSALS = {414: "URI_TOO_LONG", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}
+SERVER_REFUSED = (
+    " The HTTP server (gunicorn) answers it before the API sees the request, as a short HTML "
+    "page rather than problem details."
+)
 
 
 class FieldErrorSchema(Schema):
@@ -73,11 +82,23 @@ class Api(flask_smorest.Api):
         # As flask-smorest does, but with the problem media type, and with werkzeug's status
         # phrases, which do not change between Python versions as http.HTTPStatus's do.
         for status in http.HTTPStatus:
+            if status in SERVER_REFUSALS:
+                continue
             response = {"description": HTTP_STATUS_CODES.get(status, status.phrase)}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)
             self.spec.components.response(status.name, response, lazy=True)
+        refusals = {
+            414: "URI Too Long: the request line (method, path and query) is longer than "
+            f"{LIMIT_REQUEST_LINE:,} bytes.",
+            431: "Request Header Fields Too Large: a header field is longer than "
+            f"{LIMIT_REQUEST_FIELD_SIZE:,} bytes.",
+        }
+        for status, name in SERVER_REFUSALS.items():
+            html = {"text/html": {"schema": {"type": "string"}}}
+            response = {"description": refusals[status] + SERVER_REFUSED, "content": html}
+            self.spec.components.response(name, response, lazy=True)
         response = {"description": "An unexpected error.", "schema": self.ERROR_SCHEMA}
         prepare_response(response, self.spec, PROBLEM_JSON)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, response, lazy=True)

@@ -60,7 +60,7 @@ class Facts(MethodView):
     @blp.arguments(FactsQuery, location="query", unknown=RAISE)
     @blp.response(200, FactSchema(many=True), headers=LIST_HEADERS)
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
-    @blp.doc(responses={200: {"content": formats.LIST_CONTENT}})
+    @blp.doc(operationId="list_facts", responses={200: {"content": formats.LIST_CONTENT}})
     def get(self, args):
         """List events, statistics and targets in one timeline, oldest first"""
         name = formats.negotiate(args.pop("format", None))

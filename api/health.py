@@ -18,6 +18,7 @@ class HealthSchema(Schema):
 @blp.route("/healthz")
 class Liveness(MethodView):
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="check_liveness")
     def get(self):
         """Tell whether the process is alive"""
         return {"status": "ok"}
@@ -27,6 +28,7 @@ class Liveness(MethodView):
 class Readiness(MethodView):
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, response="SERVICE_UNAVAILABLE")
+    @blp.doc(operationId="check_readiness")
     def get(self):
         """Tell whether the service can reach its database"""
         try:

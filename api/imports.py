@@ -428,6 +428,7 @@ class Import(MethodView):
     @blp.response(200, ImportReportSchema)
     @writes(blp, 400, 409, 413, 422)
     @blp.doc(
+        operationId="import_records",
         summary="Import many records at once",
         description="All or nothing: when any row is bad, nothing is stored and the 422 lists "
         "every bad row (a JSON pointer into the document, or a CSV line and column).",

@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, fields, missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import auth, formats, idempotency
+from api.errors import SERVER_REFUSALS
 from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
@@ -24,7 +25,7 @@ IF_MATCH = {
     "in": "header",
     "name": "If-Match",
     "required": True,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "maxLength": 1000},
     "description": "The ETag from your last read of this record (or `*`). "
     "Without it the answer is 428; with a stale one, 412.",
     "example": '"1"',
@@ -33,7 +34,7 @@ IF_NONE_MATCH = {
     "in": "header",
     "name": "If-None-Match",
     "required": False,
-    "schema": {"type": "string"},
+    "schema": {"type": "string", "maxLength": 1000},
     "description": "An ETag you hold: the answer is 304 with no body if it is still current.",
 }
 ETAG_HEADER = {
@@ -85,6 +86,24 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = Parser()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(_document_what_every_operation_shares)
+
+
+def _document_what_every_operation_shares(doc: dict, doc_info: dict, *, app, method, **kwargs):
+    # Whether a key is needed follows from the method and the configuration, as in
+    # auth.authenticate; an unknown or revoked key is refused whatever the operation needs.
+    doc["security"] = auth.security(method, app.config["READ_REQUIRES_KEY"])
+    statuses = [401, 403] if doc["security"] else [401]
+    # gunicorn refuses a request line or a header field too long for it before the app sees
+    # the request, whatever the operation: see api/serving.py.
+    statuses += [414, 431]
+    responses = doc.setdefault("responses", {})
+    for status in statuses:
+        responses.setdefault(status, SERVER_REFUSALS.get(status, http.HTTPStatus(status).name))
+    return doc
+
 
 def list_response(model: type[Record], schema: Schema, args: dict, embeds: dict):
     """One page of a filtered, sorted, searched list, in the format the client asked for."""
@@ -132,6 +151,13 @@ def expected_versions() -> set[int] | None:
     return {int(match[1]) for match in matches if match}
 
 
+def with_article(noun: str) -> str:
+    """`noun` after "a" or "an", for the summaries built from a resource's name."""
+    # By the first letter: right for every resource's name, none of which begins with a silent
+    # h or the sound of "you" (an hour, a unit).
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def crud_blueprint(
     name: str,
     model: type[Record],
@@ -146,6 +172,7 @@ def crud_blueprint(
     `embeds` maps an `include=` name to what computes it for a listed record.
     """
     singular = model.__name__.lower()
+    one = with_article(singular)
     title = name.capitalize()
     pk = model._meta.primary_key
     key = f"<id:{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
@@ -163,6 +190,7 @@ def crud_blueprint(
         @blp.response(200, schema(many=True), headers=LIST_HEADERS)
         @blp.alt_response(406, response="NOT_ACCEPTABLE")
         @blp.doc(
+            operationId=f"list_{name}",
             summary=f"List {name}",
             description=f"{title} matching every filter, a page at a time, in a stable order; "
             "as JSON, CSV or NDJSON.",
@@ -174,7 +202,11 @@ def crud_blueprint(
         @blp.arguments(schema)
         @blp.response(201, schema, headers=ETAG_HEADER)
         @writes(blp, 400, 409, 413)
-        @blp.doc(summary=f"Create a {singular}", parameters=[idempotency.PARAMETER])
+        @blp.doc(
+            operationId=f"create_{singular}",
+            summary=f"Create {one}",
+            parameters=[idempotency.PARAMETER],
+        )
         def post(self, data):
             row = checked(records.create(model, data))
             location = url_for(f"{name}.{title}ById", **{pk.name: row._pk})
@@ -185,14 +217,14 @@ def crud_blueprint(
         @blp.response(200, schema, headers=ETAG_HEADER)
         @blp.alt_response(304, description="Not Modified: your copy is current.")
         @_documents_errors(blp, 404)
-        @blp.doc(summary=f"Read a {singular}", parameters=[IF_NONE_MATCH])
+        @blp.doc(operationId=f"get_{singular}", summary=f"Read {one}", parameters=[IF_NONE_MATCH])
         def get(self, args, **path):
             return represent(checked(records.fetch(model, path[pk.name])), representation)
 
         @blp.arguments(schema)
         @blp.response(200, schema, headers=ETAG_HEADER)
         @writes(blp, 400, 404, 409, 412, 413, 428)
-        @blp.doc(summary=f"Replace a {singular}", parameters=[IF_MATCH])
+        @blp.doc(operationId=f"replace_{singular}", summary=f"Replace {one}", parameters=[IF_MATCH])
         def put(self, data, **path):
             row = records.update(model, path[pk.name], data, expected_versions())
             return represent(checked(row), representation)
@@ -201,7 +233,8 @@ def crud_blueprint(
         @blp.response(200, schema, headers=ETAG_HEADER)
         @writes(blp, 400, 404, 409, 412, 413, 428)
         @blp.doc(
-            summary=f"Change some fields of a {singular}",
+            operationId=f"update_{singular}",
+            summary=f"Change some fields of {one}",
             description="Send only the fields to change. null clears a field that may be "
             "empty; a field with a default takes a value, not null.",
             parameters=[IF_MATCH, idempotency.PARAMETER],
@@ -212,7 +245,7 @@ def crud_blueprint(
 
         @blp.response(204)
         @writes(blp, 404, 409, 412, 428)
-        @blp.doc(summary=f"Delete a {singular}", parameters=[IF_MATCH])
+        @blp.doc(operationId=f"delete_{singular}", summary=f"Delete {one}", parameters=[IF_MATCH])
         def delete(self, **path):
             records.delete(model, path[pk.name], expected_versions())
 
@@ -220,7 +253,8 @@ def crud_blueprint(
         @blp.arguments(RevisionQuery, location="query", unknown=RAISE)
         @blp.response(200, RevisionSchema(many=True), headers=LIST_HEADERS)
         @blp.doc(
-            summary=f"List the revisions of a {singular}, newest first",
+            operationId=f"list_{singular}_revisions",
+            summary=f"List the revisions of {one}, newest first",
             description="Every create, update and delete, with the stored record after it; "
             "a deleted record's revisions remain. Unknown keys give an empty list.",
         )
@@ -267,12 +301,7 @@ class RevisionSchema(Schema):
 
 def writes(blp: Blueprint, *statuses: int):
     """Document a write: it needs a key (401 without one, 403 with a read-only one)."""
-
-    def decorate(view):
-        view = _documents_errors(blp, 401, 403, *statuses)(view)
-        return blp.doc(security=auth.REQUIRED)(view)
-
-    return decorate
+    return _documents_errors(blp, 401, 403, *statuses)
 
 
 def _documents_errors(blp: Blueprint, *statuses: int):

@@ -142,6 +142,7 @@ class Series(MethodView):
     @blp.response(200, SeriesSchema)
     @blp.alt_response(406, response="NOT_ACCEPTABLE")
     @blp.doc(
+        operationId="get_series",
         responses={
             200: {
                 "content": {
@@ -149,7 +150,7 @@ class Series(MethodView):
                     "image/svg+xml": {"schema": {"type": "string"}},
                 }
             }
-        }
+        },
     )
     def get(self, args):
         """Read a series, ordered by period, optionally transformed"""

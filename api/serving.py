@@ -24,6 +24,15 @@ SERVER_ENVIRONMENT = {
 }
 
 
+# The longest request line (method, path and query) and header field gunicorn takes; it answers
+# a longer one itself with 414 or 431. Every request the spec allows fits (tests/api/
+# test_serving.py computes the longest one from the committed spec): its list filters take 100
+# values each, and a list's query can run to some 160 kB. Bounded all the same, since gunicorn's
+# Python parser reads a request line in time that grows with its square.
+LIMIT_REQUEST_LINE = 256 * 1024
+LIMIT_REQUEST_FIELD_SIZE = 8190  # gunicorn's default: If-Match and the like are far shorter
+
+
 def server_environment(environ: Mapping[str, str] = os.environ) -> dict:
     """Every SERVER_ENVIRONMENT variable's value, checked: a bad one raises ConfigError."""
     return {
@@ -50,6 +59,8 @@ def gunicorn_settings(environ: Mapping[str, str] = os.environ) -> dict:
         "timeout": server["GUNICORN_TIMEOUT"],
         "graceful_timeout": 20,
         "keepalive": 5,
+        "limit_request_line": LIMIT_REQUEST_LINE,
+        "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,
         # The app logs one line per request, with its duration, request id and API key
         # (observability.py); ACCESS_LOG=- (stdout) or a path turns gunicorn's own on as well.
         "accesslog": server["ACCESS_LOG"],
@@ -107,8 +118,17 @@ def serve_with_gunicorn(settings: dict) -> None:
 
 def starting(server) -> None:
     """gunicorn's on_starting hook, in the master before any fork."""
+    allow_request_lines_up_to(server.cfg.limit_request_line)
     prepare_metrics_directory(server)
     check_database()
+
+
+def allow_request_lines_up_to(limit: int) -> None:
+    """Make gunicorn honour a limit_request_line above 8190 bytes, the most it takes (only 0,
+    no limit at all, goes further): set in the master, so every worker forked from it has it."""
+    from gunicorn.http import message
+
+    message.MAX_REQUEST_LINE = max(message.MAX_REQUEST_LINE, limit)
 
 
 def check_database() -> None:

@@ -217,7 +217,10 @@ class TargetProgress(MethodView):
     @blp.arguments(AsOfQuery, location="query", unknown=RAISE)
     @blp.response(200, ProgressSchema)
     @blp.alt_response(404, response="NOT_FOUND")
-    @blp.doc(description=target_progress.__doc__.split("\n", 1)[1].strip())
+    @blp.doc(
+        operationId="get_target_progress",
+        description=target_progress.__doc__.split("\n", 1)[1].strip(),
+    )
     def get(self, args, id):
         """Measure a target against the latest statistics"""
         return target_progress.progress(records.fetch(Target, id))

@@ -48,10 +48,10 @@ def generated(tmp_path_factory):
 def test_generated_client_lists_creates_updates_and_reads_a_statistic(generated, live_server):
     from industry_facts_client import AuthenticatedClient, Client
     from industry_facts_client.api.statistics import (
-        get_v1_statistics,
-        get_v1_statistics_id,
-        patch_v1_statistics_id,
-        post_v1_statistics,
+        create_statistic,
+        get_statistic,
+        list_statistics,
+        update_statistic,
     )
     from industry_facts_client.models import Problem, Statistic, StatisticFrequency, StatisticPatch
 
@@ -60,12 +60,12 @@ def test_generated_client_lists_creates_updates_and_reads_a_statistic(generated,
         base_url=live_server.url, token=live_server.key, raise_on_unexpected_status=True
     )
 
-    listed = get_v1_statistics.sync_detailed(client=anonymous)
+    listed = list_statistics.sync_detailed(client=anonymous)
     assert listed.status_code == 200
     assert len(listed.parsed) == 4 and all(isinstance(row, Statistic) for row in listed.parsed)
     assert json.loads(listed.headers["X-Pagination"])["total"] == 4
     # The generator sends a list as a repeated parameter, not comma-separated as documented.
-    parts = get_v1_statistics.sync(client=anonymous, segment=["passenger_cars", "total"])
+    parts = list_statistics.sync(client=anonymous, segment=["passenger_cars", "total"])
     assert sorted(row.segment for row in parts) == ["passenger_cars", "total"]
 
     new = Statistic(
@@ -76,30 +76,30 @@ def test_generated_client_lists_creates_updates_and_reads_a_statistic(generated,
         value=5850000,
         source_id=1,
     )
-    refused = post_v1_statistics.sync_detailed(client=anonymous, body=new)
+    refused = create_statistic.sync_detailed(client=anonymous, body=new)
     assert refused.status_code == 401
     assert isinstance(refused.parsed, Problem) and refused.parsed.status == 401
 
-    created = post_v1_statistics.sync_detailed(client=writer, body=new)
+    created = create_statistic.sync_detailed(client=writer, body=new)
     assert created.status_code == 201, created.content
     statistic = created.parsed
     assert statistic.version == 1 and statistic.frequency is StatisticFrequency.ANNUAL
     assert created.headers["Location"].endswith(f"/v1/statistics/{statistic.id}")
 
-    read = get_v1_statistics_id.sync_detailed(statistic.id, client=anonymous)
+    read = get_statistic.sync_detailed(statistic.id, client=anonymous)
     assert read.status_code == 200 and read.parsed.value == 5850000
     etag = read.headers["ETag"]
 
-    changed = patch_v1_statistics_id.sync_detailed(
+    changed = update_statistic.sync_detailed(
         statistic.id, client=writer, body=StatisticPatch(value=5860000), if_match=etag
     )
     assert changed.status_code == 200, changed.content
-    stale = patch_v1_statistics_id.sync_detailed(
+    stale = update_statistic.sync_detailed(
         statistic.id, client=writer, body=StatisticPatch(value=5870000), if_match=etag
     )
     assert stale.status_code == 412 and stale.parsed.status == 412
 
-    again = get_v1_statistics_id.sync_detailed(statistic.id, client=anonymous)
+    again = get_statistic.sync_detailed(statistic.id, client=anonymous)
     assert again.status_code == 200
     assert again.parsed.value == 5860000 and again.parsed.version == 2
     assert again.headers["ETag"] != etag and again.headers["ETag"].startswith('"2-')

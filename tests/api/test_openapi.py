@@ -1,16 +1,42 @@
 """The OpenAPI document is the contract: committed, current, complete, and served with its docs."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from api import create_app
+from api.auth import SCHEME
+
 COMMITTED = Path(__file__).parents[2] / "openapi" / "openapi.json"
+WRITES = {"post", "put", "patch", "delete"}
+SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 
 
 @pytest.fixture
 def spec(client) -> dict:
     return client.get("/openapi.json").get_json()
+
+
+def operations(spec: dict):
+    """(method, path, operation) for every operation of the document."""
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method != "parameters":
+                yield method, path, operation
+
+
+def spec_of(tmp_path, **config) -> dict:
+    """The document a service with this configuration serves."""
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"} | config)
+    return app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+
+
+def needs_a_key(spec: dict, operation: dict) -> bool:
+    """Whether the operation's security requirement leaves no way in without the API key."""
+    alternatives = operation.get("security", spec.get("security", []))
+    return bool(alternatives) and all(SCHEME in alternative for alternative in alternatives)
 
 
 def test_committed_spec_is_current(spec):
@@ -70,3 +96,56 @@ def test_docs_pages_use_local_assets(client, path, marker):
 def test_docs_assets_are_served(client, asset):
     response = client.get(asset)
     assert response.status_code == 200 and len(response.data) > 10_000
+
+
+def test_every_operation_has_a_unique_snake_case_operation_id(spec):
+    # Generated clients name their functions after it: list_statistics, not get_v1_statistics.
+    ids = [operation.get("operationId") for _, _, operation in operations(spec)]
+    assert all(SNAKE_CASE.fullmatch(name or "") for name in ids), ids
+    assert len(set(ids)) == len(ids)
+    statistics = {name for name in ids if "statistic" in name}
+    assert statistics == {
+        "list_statistics",
+        "get_statistic",
+        "create_statistic",
+        "replace_statistic",
+        "update_statistic",
+        "delete_statistic",
+        "list_statistic_revisions",
+    }
+
+
+def test_summaries_built_from_a_name_take_the_right_article(spec):
+    texts = [
+        text
+        for _, _, operation in operations(spec)
+        for text in (operation.get("summary", ""), operation.get("description", ""))
+    ]
+    assert "Create an indicator" in texts and "Read an event" in texts
+    assert "Delete a statistic" in texts
+    assert not [text for text in texts if re.search(r"\ba [aeio]", text, re.IGNORECASE)]
+
+
+def test_writes_need_a_key_and_reads_do_not_by_default(spec):
+    for method, path, operation in operations(spec):
+        if method in WRITES:
+            assert needs_a_key(spec, operation), f"{method} {path}"
+            assert {"401", "403"} <= operation["responses"].keys()
+        else:
+            # Nothing to show: Swagger UI draws no padlock on an operation with none.
+            assert operation["security"] == [], f"{method} {path}"
+
+
+def test_reads_need_a_key_where_the_service_says_so(tmp_path):
+    spec = spec_of(tmp_path, READ_REQUIRES_KEY=True)
+    for method, path, operation in operations(spec):
+        assert needs_a_key(spec, operation), f"{method} {path}"
+        assert {"401", "403"} <= operation["responses"].keys()
+
+
+def test_refusals_of_the_http_server_are_documented_as_what_they_are(spec):
+    for method, path, operation in operations(spec):
+        assert {"414", "431"} <= operation["responses"].keys(), f"{method} {path}"
+    too_long = spec["components"]["responses"]["URI_TOO_LONG"]
+    assert list(too_long["content"]) == ["text/html"]
+    assert "262,144 bytes" in too_long["description"]

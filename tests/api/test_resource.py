@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from api.resource import with_article
 from tests.helpers import count, read
 
 
@@ -350,3 +351,11 @@ def test_vocabularies_keep_revisions_by_code(client):
     client.patch("/v1/segments/total", json={"name": "Everything"}, headers={"If-Match": "*"})
     names = [r["record"]["name"] for r in client.get("/v1/segments/total/revisions").json]
     assert names == ["Everything", "All vehicles"]
+
+
+@pytest.mark.parametrize(
+    ("noun", "expected"),
+    [("event", "an event"), ("indicator", "an indicator"), ("statistic", "a statistic")],
+)
+def test_summaries_name_one_record_with_the_right_article(noun, expected):
+    assert with_article(noun) == expected
