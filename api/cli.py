@@ -6,11 +6,12 @@ import os
 import sys
 
 import click
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from marshmallow import ValidationError
+from peewee import OperationalError
 
 from api import create_app, imports
-from api.config import ConfigError
+from api.config import ConfigError, unusable_database
 from api.seed import load_seed
 from api.serving import gunicorn_settings, serve_with_gunicorn
 from models import dump, keys, schema
@@ -29,7 +30,21 @@ def _create_app():
         sys.exit(f"Error: {error}")
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
+class Commands(FlaskGroup):
+    """The commands, which stop as a bad setting stops them when the database they name
+    cannot be reached (it does not exist, no server answers), not with a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except OperationalError as error:
+            if not database.is_closed():
+                raise  # connected: the failure is the command's, not the setting's
+            url = ctx.ensure_object(ScriptInfo).load_app().config["DATABASE_URL"]
+            sys.exit(f"Error: {unusable_database(url, error)}")
+
+
+@click.group(cls=Commands, create_app=_create_app, add_default_commands=False)
 def main():
     """Industry Facts API: structured, sourced facts about industries."""
 

@@ -201,9 +201,18 @@ def parse_variable(name: str, text: str, parse: Callable[[str], object]) -> obje
     try:
         return parse(text)
     except ValueError as error:
-        # The message goes to logs: a URL's password (DATABASE_URL, redis://) stays out of it.
-        shown = URL_PASSWORD.sub(r"\1***@", text)
-        raise ConfigError(f"{name}={shown!r}: {error}") from None
+        raise ConfigError(f"{name}={_shown(text)!r}: {error}") from None
+
+
+def unusable_database(url: str, error: Exception) -> ConfigError:
+    """The refusal of a DATABASE_URL whose database cannot be reached (no such database or
+    role, no server there, a wrong password), in the one line of any other bad setting."""
+    return ConfigError(f"DATABASE_URL={_shown(url)!r}: {' '.join(str(error).split())}")
+
+
+def _shown(text: str) -> str:
+    # The message goes to logs: a URL's password (DATABASE_URL, redis://) stays out of it.
+    return URL_PASSWORD.sub(r"\1***@", text)
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict:

@@ -9,7 +9,14 @@ from collections.abc import Mapping
 
 from peewee import PeeweeException
 
-from api.config import Config, from_environment, parse_variable, port, positive_int
+from api.config import (
+    Config,
+    from_environment,
+    parse_variable,
+    port,
+    positive_int,
+    unusable_database,
+)
 
 # Environment variable -> (default, parser), for the server rather than the app.
 SERVER_ENVIRONMENT = {
@@ -138,11 +145,14 @@ def check_database() -> None:
     from models import schema
     from models.db import database
 
-    with create_app().app_context():
+    app = create_app()
+    with app.app_context():
         try:
             schema.check()
-        except (schema.SchemaMismatch, PeeweeException) as error:
+        except schema.SchemaMismatch as error:
             sys.exit("Error: " + " ".join(str(error).split()))
+        except PeeweeException as error:
+            sys.exit(f"Error: {unusable_database(app.config['DATABASE_URL'], error)}")
         finally:
             database.close_all()
 

@@ -9,7 +9,8 @@ from functools import lru_cache, reduce
 from operator import and_
 
 from peewee import SQL, DatabaseProxy, Model, RawQuery, SelectBase, SqliteDatabase, ValuesList
-from playhouse.db_url import connect
+from playhouse.db_url import connect, register_database
+from playhouse.pool import PooledPostgresqlDatabase
 
 # A WITH clause, as SQL and its parameters, that every read of the current context runs
 # under: how a read as of a past instant puts the history tables in place of the current
@@ -43,6 +44,33 @@ SQLITE_OPTIONS = {
     # A pooled connection may serve another thread later, though never two at once.
     "check_same_thread": False,
 }
+
+
+# Any constant: the transaction-level advisory lock PostgreSQL's writers take turns on.
+WRITERS_LOCK = 7_220_331
+
+
+class PostgresqlDatabase(PooledPostgresqlDatabase):
+    """PostgreSQL whose transactions take turns, as SQLite's do (BEGIN IMMEDIATE): each one
+    waits at BEGIN until the one before it has committed or rolled back.
+
+    Every transaction here writes. Left to run side by side under READ COMMITTED, two writes
+    that touch one search document (a source's title and an event citing it) each rebuild
+    it from what the other has not committed yet, so the last to commit keeps a stale one,
+    or, with the index's rows deleted and inserted again, fails on its primary key; a
+    delete and an update of one record take their row locks in opposite orders and
+    deadlock. Taking turns from BEGIN makes every statement of a write see every earlier
+    write whole; the lock is the first one a transaction takes, so waiting on it cannot be
+    part of a deadlock. Revision ids follow commit order for the same reason (the changes
+    feed). Reads take no part in it: they run outside transactions.
+    """
+
+    def begin(self, *args, **kwargs):
+        super().begin(*args, **kwargs)
+        self.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITERS_LOCK,))
+
+
+register_database(PostgresqlDatabase, "postgres+pool", "postgresql+pool")
 
 
 # Each request takes a connection from its worker's pool and gives it back at teardown, so

@@ -18,7 +18,6 @@ from models.db import (
     db_values,
     defaults,
     insert_rows,
-    is_sqlite,
     one_of,
     rendered,
 )
@@ -38,7 +37,6 @@ from models.tables import (
 )
 
 JSON = json.JSONEncoder(default=as_text)  # one for all: json.dumps makes one per call
-REVISION_LOCK = 7_220_331  # any constant: the one advisory lock that orders revisions
 BATCH = 500  # values per IN list: well within every backend's limit on parameters
 
 # Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
@@ -261,12 +259,10 @@ def _revise(model: type[Record], records: list[dict], change: str) -> None:
     The revision and the record's history share one instant, so reading as of a revision's
     `at` shows the record as that revision left it.
     """
+    # Revision ids follow commit order, or a feed reader who has seen id 11 would never see
+    # an id 10 that committed later: writers take turns for their whole transaction, on
+    # both backends (models/db.py).
     at = datetime.now(UTC).replace(tzinfo=None)
-    if not is_sqlite():
-        # Revision ids must follow commit order, or a feed reader who has seen id 11 would
-        # never see an id 10 that committed later. Writers take turns from here to their
-        # commit (SQLite's writers already take turns for the whole transaction).
-        database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (REVISION_LOCK,))
     pk, names = model._meta.primary_key.name, model._meta.sorted_field_names
     step = 1 if change == "delete" else 0  # a deletion is a version of its own
     rows = [

@@ -17,7 +17,7 @@ ALL_TABLES = KNOWN_TABLES + OPERATIONAL
 MIGRATIONS = Path(__file__).with_name("migrations")
 # A database made before migrations began (by `init-db` of release 0.1) is at this one.
 ADOPTED = "001_initial"
-UPGRADE_LOCK = 7_220_332  # any constant but the revisions' lock (models/records.py)
+UPGRADE_LOCK = 7_220_332  # any constant but the writers' lock (models/db.py)
 
 
 class SchemaMismatch(Exception):

@@ -4,6 +4,7 @@ it, and the README's configuration table listing exactly the settings, with thei
 import os
 import re
 import subprocess
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -11,6 +12,7 @@ from api import create_app
 from api.config import ENVIRONMENT, Config, ConfigError, from_environment
 from api.serving import SERVER_ENVIRONMENT, gunicorn_settings
 from models.db import POOL_OPTIONS, database
+from tests.conftest import POSTGRES_URL
 from tests.helpers import CONSOLE_SCRIPT, ROOT, free_port, run_gunicorn
 
 README = ROOT / "README.md"
@@ -206,3 +208,52 @@ def test_gunicorn_stops_before_forking_with_one_line_naming_the_variable(
     done = run_gunicorn(env)
     assert done.returncode == 1
     assert done.stderr.splitlines() == [f"Error: {name}={value!r}: {reason}"]
+
+
+def _no_such_database() -> str:
+    """A database that TEST_DATABASE_URL's server answers for, but does not have."""
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
+    return urlsplit(POSTGRES_URL)._replace(path="/industry_facts_no_such_database").geturl()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("command", [["serve"], ["db", "upgrade"], ["db", "status"], ["seed"]])
+def test_a_database_that_does_not_exist_stops_the_command_in_one_line(command):
+    url = _no_such_database()
+    env = _environment(DATABASE_URL=url, PORT=str(free_port()))
+    done = subprocess.run(
+        [CONSOLE_SCRIPT, *command], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"Error: DATABASE_URL={url!r}: ")
+    assert 'database "industry_facts_no_such_database" does not exist' in line
+    assert done.stdout == ""
+
+
+def test_a_database_server_that_does_not_answer_stops_the_command_in_one_line():
+    url = f"postgresql://facts:hunter2@127.0.0.1:{free_port()}/facts"  # nothing listens there
+    done = subprocess.run(
+        [CONSOLE_SCRIPT, "keys", "list"],
+        env=_environment(DATABASE_URL=url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    shown = url.replace("hunter2", "***")
+    assert line.startswith(f"Error: DATABASE_URL={shown!r}: connection failed: ")
+
+
+@pytest.mark.postgres
+def test_gunicorn_stops_before_forking_when_the_database_does_not_exist():
+    url = _no_such_database()
+    done = run_gunicorn(_environment(DATABASE_URL=url, PORT=str(free_port())))
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    (line,) = errors  # gunicorn's own "[...] [INFO] Starting gunicorn", then this alone
+    assert line.startswith(f"Error: DATABASE_URL={url!r}: ")
+    assert 'database "industry_facts_no_such_database" does not exist' in line
+    assert "Booting worker" not in done.stderr

@@ -1,4 +1,7 @@
-"""The database helpers for bulk work: inserts built once per shape, IN lists that scale."""
+"""The database: write transactions that take turns, and the helpers for bulk work."""
+
+import threading
+import time
 
 from models.db import among, database, insert_rows, is_sqlite, one_of
 from models.tables import Segment, Source, Statistic
@@ -36,3 +39,32 @@ def test_one_of_finds_rows_by_several_columns_through_an_index(app):
                 row[-1] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)
             )
             assert "SEARCH" in plan and "SCAN t1" not in plan and "SCAN statistic" not in plan
+
+
+def test_write_transactions_take_turns(app):
+    # Two writes that ran side by side would each miss what the other had not committed yet
+    # (a search document rebuilt from stale text), or lock rows in opposite orders.
+    order, first_began = [], threading.Event()
+
+    def first():
+        with database.atomic():
+            Source.update(title="first").where(Source.id == 1).execute()
+            order.append("first began")
+            first_began.set()
+            time.sleep(0.5)  # room for the second to begin, were it not made to wait
+            order.append("first ended")
+        database.close()
+
+    def second():
+        first_began.wait()
+        with database.atomic():
+            order.append("second began")
+        database.close()
+
+    with app.app_context():
+        threads = [threading.Thread(target=first), threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert order == ["first began", "first ended", "second began"]
