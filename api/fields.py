@@ -174,7 +174,6 @@ class IdConverter(BaseConverter):
     anything else cannot name a record, so it is a 404."""
 
     regex = r"[0-9]+"
-    part_isolating = True
 
     def to_python(self, value: str) -> int:
         number = int(value) if len(value) <= 10 else MAX_ID + 1
