@@ -67,7 +67,8 @@ def _shows_something(text) -> None:
 
 
 def _is_enum(field: fields.Field) -> bool:
-    return any(isinstance(rule, validate.OneOf) for rule in field.validators)
+    # Its values are listed (in the spec at least): a pattern would say nothing more.
+    return "enum" in field.metadata or any(isinstance(v, validate.OneOf) for v in field.validators)
 
 
 def _min_length(field: fields.Field) -> int:
