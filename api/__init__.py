@@ -114,13 +114,14 @@ def create_app(config: dict | None = None) -> Flask:
 
 class JSONProvider(DefaultJSONProvider):
     """Flask's JSON, reading only what RFC 8259 calls JSON, wherever a body is read (webargs'
-    parser and request.get_json alike): UTF-8 text without NaN or Infinity. What Python's
-    parser cannot take (nesting deeper than its recursion limit, an integer of more than
-    4,300 digits) is malformed too, rather than an exception no handler expects."""
+    parser and request.get_json alike): UTF-8 text (a leading byte order mark is ignored, as
+    the RFC allows), without NaN or Infinity. What Python's parser cannot take (nesting deeper
+    than its recursion limit, an integer of more than 4,300 digits) is malformed too, rather
+    than an exception no handler expects."""
 
     def loads(self, s, **kwargs):
         try:
-            text = s.decode() if isinstance(s, bytes | bytearray) else s
+            text = s.decode("utf-8-sig") if isinstance(s, bytes | bytearray) else s
             return json.loads(text, parse_constant=_not_json, **kwargs)
         except json.JSONDecodeError:
             raise

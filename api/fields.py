@@ -31,8 +31,9 @@ NUMBER_BOUNDS = (
     "significant digits and 6 decimal places."
 )
 NUMBER_SCHEMA = {"exclusiveMinimum": -int(MAX_MAGNITUDE), "exclusiveMaximum": int(MAX_MAGNITUDE)}
-# A number in a query string, as JSON writes one (Decimal() would also take "١", " 1", "1_0").
-_QUERY_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+# A number in a query string, as JSON writes one, leading zeros aside (Decimal() would also
+# take "١", " 1", "1_0", "Infinity").
+_QUERY_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _QUERY_INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -174,10 +175,9 @@ class IdConverter(BaseConverter):
     anything else cannot name a record, so it is a 404."""
 
     regex = r"[0-9]+"
-    part_isolating = True
 
     def to_python(self, value: str) -> int:
-        number = int(value) if len(value) <= 10 else MAX_ID + 1
+        number = int(value) if len(value.lstrip("0")) <= 10 else MAX_ID + 1
         if number > MAX_ID:
             raise NoMatch()
         return number

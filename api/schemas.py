@@ -30,9 +30,9 @@ class InputSchema(Schema):
     BLANK = "Give some text: white space and zero-width characters alone say nothing."
 
     @pre_load
-    def _refuse_unstorable_text(self, data, **kwargs):
+    def _refuse_unacceptable_text(self, data, **kwargs):
         if isinstance(data, dict):
-            bad = [key for key, value in data.items() if _unstorable(value)]
+            bad = [key for key, value in data.items() if _unacceptable(value)]
             if bad:
                 message = (
                     "Text cannot contain control characters (but tab and newline) or "
@@ -67,7 +67,8 @@ def _shows_something(text) -> None:
 
 
 def _is_enum(field: fields.Field) -> bool:
-    return any(isinstance(rule, validate.OneOf) for rule in field.validators)
+    # Its values are listed (in the spec at least): a pattern would say nothing more.
+    return "enum" in field.metadata or any(isinstance(v, validate.OneOf) for v in field.validators)
 
 
 def _min_length(field: fields.Field) -> int:
@@ -75,12 +76,12 @@ def _min_length(field: fields.Field) -> int:
     return max((rule.min or 0 for rule in rules), default=0)
 
 
-def _unstorable(value) -> bool:
+def _unacceptable(value) -> bool:
     if isinstance(value, str):
         return not acceptable_text(value)
     if isinstance(value, list | dict):
         items = value.values() if isinstance(value, dict) else value
-        return any(_unstorable(item) for item in items)
+        return any(_unacceptable(item) for item in items)
     return False
 
 
@@ -167,7 +168,7 @@ class RowLoader:
                 continue
             except (KeyError, TypeError):  # not seen yet, or a list (unhashable)
                 pass
-            if _unstorable(value):
+            if _unacceptable(value):
                 return self.schema.load(item)
             try:
                 loaded = field.deserialize(value, key, item)
@@ -213,10 +214,9 @@ class AsOfQuery(InputSchema):
         metadata={
             "description": "Answer as the database stood at this instant (RFC 3339, with its "
             "offset: Z for UTC, or such as +08:00): records deleted since are back, values "
-            "revised since are as "
-            "they were, and every filter applies to them. A future instant answers as of now; "
-            "one before a record existed answers as if it never had. Example: "
-            "2025-06-01T00:00:00Z.",
+            "revised since are as they were, and every filter applies to them. A future "
+            "instant answers as of now; one before a record existed answers as if it never "
+            "had. Example: 2025-06-01T00:00:00Z.",
             # No `example`: Swagger UI's Try it out would send it, and a database filled since
             # would answer with nothing.
         }

@@ -297,6 +297,14 @@ def test_a_document_nested_too_deeply_is_400_on_import(client):
     assert response.content_type == "application/problem+json"
 
 
+@pytest.mark.parametrize("path", ["/v1/sources", "/v1/import"])
+def test_a_byte_order_mark_before_a_body_is_ignored(client, path):
+    body = {"sources": [crud.TestSources.new]} if path == "/v1/import" else crud.TestSources.new
+    data = b"\xef\xbb\xbf" + json.dumps(body).encode()
+    response = client.post(path, data=data, content_type="application/json")
+    assert response.status_code in (200, 201), response.json
+
+
 def test_a_body_that_is_not_utf8_is_400(client):
     response = client.post(
         "/v1/import", data=b'{"sources": ["\xff"]}', content_type="application/json"

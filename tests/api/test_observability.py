@@ -22,7 +22,7 @@ from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_
 GENERATED = re.compile(r"[0-9a-f]{32}")
 REQUESTS = "industry_facts_http_requests_total"
 LATENCY = "industry_facts_http_request_duration_seconds"
-STATISTIC = "/v1/statistics/<int(max=2147483647):id>"  # the URL rule of one statistic
+STATISTIC = "/v1/statistics/<id:id>"  # the URL rule of one statistic
 
 
 def metric(text: str, name: str, **labels: str) -> float:
