@@ -140,7 +140,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        # ensure_ascii writes every control character and line separator as \\uXXXX: each
+        # ensure_ascii writes every control character and line separator as \uXXXX: each
         # entry stays on its one line, whatever its fields hold.
         return json.dumps(entry, default=str, ensure_ascii=True)
 
