@@ -2,9 +2,8 @@
 
 schemathesis generates requests for every operation, both valid (positive) and invalid
 (negative), and checks each response against the spec: status, media type, headers, body.
-It runs twice: in process on each backend (fast, many examples), and against gunicorn on
-each backend with every phase, the stateful one included, three times: with a write key,
-with a read key (every write a 403) and with none (every write a 401).
+This module runs it in process on each backend (fast, many examples); test_fuzz_live.py runs
+it against gunicorn with every phase.
 
 A schema-valid request is answered 2xx, except where ACCEPTED names the operation, the
 status and why the spec cannot rule the request out.
@@ -12,9 +11,6 @@ status and why the spec cannot rule the request out.
 
 import json
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import schemathesis
@@ -28,7 +24,6 @@ from tests.conftest import make_key
 from tests.helpers import ROOT
 
 MAX_EXAMPLES = 40
-SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 SPEC = ROOT / "openapi" / "openapi.json"
 
 ITEM = r"/v1/\w+/\{(id|code)\}"
@@ -177,27 +172,3 @@ def test_api_matches_its_spec(case, authorization):
     query_only = negative == {ParameterLocation.QUERY}
     excluded = [negative_data_rejection] if query_only else None
     case.call_and_validate(headers=authorization, excluded_checks=excluded)
-
-
-# -- against gunicorn, on each backend, every phase ------------------------------------------
-
-# Seconds per run: fuzzing and the stateful phase repeat until the time is spent.
-LIVE_SECONDS = {"write": 90, "read": 30, "none": 30}
-
-
-@pytest.mark.parametrize("key", ["write", "read", "none"])
-def test_live_server_matches_its_spec(served, key, tmp_path):
-    writes_answer = {"write": None, "read": 403, "none": 401}[key]
-    config = tmp_path / "schemathesis.toml"
-    config.write_text(config_toml(writes_answer))
-    command = [SCHEMATHESIS, "--config-file", str(config), "run", f"{served.url}/openapi.json"]
-    command += ["--checks", "all", "--phases", "examples,coverage,fuzzing,stateful"]
-    command += ["--max-examples", "25", "--workers", "2", "--max-time", str(LIVE_SECONDS[key])]
-    command += ["--seed", "11", "--generation-database", "none", "--no-color"]
-    command += ["--request-timeout", "30", "--suppress-health-check", "all"]
-    if key != "none":
-        command += ["-H", f"Authorization: Bearer {served.keys[key]}"]
-    run = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=LIVE_SECONDS[key] * 4 + 120
-    )
-    assert run.returncode == 0, f"{run.stdout[-12000:]}\n{run.stderr[-2000:]}\n{served.log()}"
