@@ -15,8 +15,9 @@ import pytest
 from tests.api.test_fuzz import config_toml
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
-# Seconds per run: fuzzing and the stateful phase repeat until the time is spent.
-SECONDS = {"write": 60, "read": 20, "none": 20}
+# Examples per operation, and a cap in seconds per run (the phases share it, in order).
+EXAMPLES = {"write": 20, "read": 5, "none": 5}
+SECONDS = {"write": 150, "read": 90, "none": 90}
 
 
 @pytest.mark.parametrize("key", ["write", "read", "none"])
@@ -26,7 +27,9 @@ def test_live_server_matches_its_spec(served, key, tmp_path):
     config.write_text(config_toml(writes_answer))
     command = [SCHEMATHESIS, "--config-file", str(config), "run", f"{served.url}/openapi.json"]
     command += ["--checks", "all", "--phases", "examples,coverage,fuzzing,stateful"]
-    command += ["--max-examples", "25", "--workers", "2", "--max-time", str(SECONDS[key])]
+    command += ["--max-examples", str(EXAMPLES[key]), "--max-time", str(SECONDS[key])]
+    # One worker: with two, schemathesis 4.32 can fail importing its own transports.
+    command += ["--workers", "1"]
     command += ["--seed", "11", "--generation-database", "none", "--no-color"]
     command += ["--request-timeout", "30", "--suppress-health-check", "all"]
     if key != "none":
@@ -35,3 +38,5 @@ def test_live_server_matches_its_spec(served, key, tmp_path):
         command, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS[key] * 4 + 120
     )
     assert run.returncode == 0, f"{run.stdout[-12000:]}\n{run.stderr[-2000:]}\n{served.log()}"
+    stateful = run.stdout.split("Stateful (in")[1].split("===")[0]
+    assert "No tests were run" not in stateful, run.stdout[-6000:]
