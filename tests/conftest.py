@@ -1,5 +1,6 @@
 """Fixtures: an app per test on a fresh, seeded database, on SQLite and on PostgreSQL."""
 
+import contextlib
 import os
 import subprocess
 from types import SimpleNamespace
@@ -11,7 +12,7 @@ from api.seed import load_seed
 from models import keys
 from models.db import database
 from models.schema import create_schema, drop_schema
-from tests.helpers import GUNICORN, ROOT, free_port, wait_until_serving
+from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -95,3 +96,69 @@ def live_server(tmp_path_factory):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def served(request, tmp_path_factory):
+    """`industry-facts serve` (what `make serve` runs) on a fresh database of each backend,
+    with keys made by the CLI: its `url`, `database_url`, `env` and a key of each scope."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("served") / "served.sqlite3"
+        database_url = f"sqlite:///{path}"
+    elif POSTGRES_URL:
+        database_url = POSTGRES_URL
+        empty = create_app({"DATABASE_URL": database_url})
+        with empty.app_context():
+            drop_schema()  # served from nothing, as a fresh `make serve` is
+        database.close_all()
+    else:
+        pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
+    with served_on(database_url, tmp_path_factory.mktemp("served-log")) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def served_on(database_url: str, log_dir):
+    port = free_port()
+    unlimited = "1000000 per minute"  # the clients of these servers send thousands of requests
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "RATE_LIMIT_ANONYMOUS": unlimited,
+        "RATE_LIMIT_KEY": unlimited,
+        "LOG_LEVEL": "warning",
+    }
+    log = open(log_dir / "server.log", "w+")  # noqa: SIM115 (closed below, after the server)
+    server = subprocess.Popen(
+        [CONSOLE_SCRIPT, "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def output() -> str:
+        log.seek(0)
+        return log.read()[-3000:]
+
+    try:
+        wait_until_serving(url, server, output)
+        keys = {scope: cli_key(env, scope) for scope in ("read", "write")}
+        yield SimpleNamespace(url=url, database_url=database_url, env=env, keys=keys, log=output)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def cli_key(env: dict, scope: str) -> str:
+    """A key made as the README says: `industry-facts keys create`."""
+    made = subprocess.run(
+        [CONSOLE_SCRIPT, "keys", "create", "--name", f"tests ({scope})", "--scope", scope],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return made.stdout.strip()

@@ -2,18 +2,137 @@
 
 schemathesis generates requests for every operation, both valid (positive) and invalid
 (negative), and checks each response against the spec: status, media type, headers, body.
+This module runs it in process on each backend (fast, many examples); test_fuzz_live.py runs
+it against gunicorn with every phase.
+
+A schema-valid request is answered 2xx, except where ACCEPTED names the operation, the
+status and why the spec cannot rule the request out.
 """
+
+import json
+import re
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
+from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from tests.conftest import make_key
+from tests.helpers import ROOT
 
 MAX_EXAMPLES = 40
+SPEC = ROOT / "openapi" / "openapi.json"
+
+ITEM = r"/v1/\w+/\{(id|code)\}"
+FACTS = "events|statistics|targets"
+# (methods, path pattern, status): why a request the schema allows may still get that status.
+# Everything else a schema-valid request gets is 2xx (or 304 to If-None-Match).
+ACCEPTED = [
+    ("GET PUT PATCH DELETE", ITEM, 404, "the id or code names no record"),
+    ("GET", r"/v1/targets/\{id\}/progress", 404, "the id names no target"),
+    ("PUT PATCH DELETE", ITEM, 412, "a made-up If-Match names no version of the record"),
+    (
+        "POST PUT PATCH",
+        r"/v1/(sources|indicators|segments|statistics)(/\{(id|code)\})?",
+        409,
+        "the natural key (a source's url, a vocabulary code; a statistic's indicator, region, "
+        "segment, period and source) is already stored",
+    ),
+    ("DELETE", r"/v1/(sources|indicators|segments|events)/\{(id|code)\}", 409, "records cite it"),
+    (
+        "POST PUT PATCH",
+        rf"/v1/({FACTS})(/\{{id\}})?",
+        422,
+        "source_id or event_id names no record, or indicator, segment or share_of no code; "
+        "region or country is no ISO 3166-1 code pycountry knows (the pattern allows XX)",
+    ),
+    (
+        "POST PUT PATCH",
+        r"/v1/(indicators|segments)(/\{code\})?",
+        422,
+        "parent names no segment or makes a cycle; a unit changes while data uses it",
+    ),
+    (
+        "POST",
+        r"/v1/import",
+        422,
+        "rows that name records that do not exist, or are already stored (on_conflict=error)",
+    ),
+    (
+        "GET",
+        r"/v1/(sources|events|statistics|targets|indicators|segments)",
+        422,
+        "a cursor the service did not issue; a region no ISO 3166-1 code pycountry knows",
+    ),
+    (
+        "GET",
+        r"/v1/(series|facts|checks/\w+|targets/\{id\}/progress)",
+        422,
+        "an indicator or segment code that is not stored; a share without a parent; a region "
+        "pycountry does not know",
+    ),
+    ("GET", r"/v1/changes", 422, "a since cursor the service did not issue"),
+    (
+        "POST PATCH",
+        r"/v1/(sources|indicators|segments|events|statistics|targets)(/\{(id|code)\})?",
+        422,
+        "an Idempotency-Key already used with another body",
+    ),
+]
+
+
+def allowed(method: str, path: str) -> list[str]:
+    """The statuses a schema-valid request to this operation may get."""
+    statuses = ["2XX", "304"]
+    for methods, pattern, status, _ in ACCEPTED:
+        if method.upper() in methods.split() and re.fullmatch(pattern, path):
+            statuses.append(str(status))
+    return statuses
+
+
+def config_toml(writes_answer: int | None = None) -> str:
+    """schemathesis.toml for these checks: per operation, the statuses ACCEPTED allows; with
+    `writes_answer`, every write must get that status instead (401 or 403)."""
+    spec = json.loads(SPEC.read_text())
+    lines = [
+        "[checks.positive_data_acceptance]",
+        'expected-statuses = ["2XX", "304"]',
+        # RFC 6585: a write without the If-Match it requires is 428 Precondition Required.
+        "[checks.missing_required_header]",
+        f'expected-statuses = ["{writes_answer or 428}"]',
+    ]
+    for path, item in spec["paths"].items():
+        for method in item:
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            statuses = allowed(method, path)
+            if writes_answer and method != "get":
+                statuses = [str(writes_answer)]
+            lines += [
+                "[[operations]]",
+                # One filter: include-path and include-method would match either.
+                f'include-name = "{method.upper()} {path}"',
+                f"checks.positive_data_acceptance.expected-statuses = {json.dumps(statuses)}",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def test_every_accepted_status_applies_to_an_operation():
+    spec = json.loads(SPEC.read_text())
+    operations = [(m, p) for p, item in spec["paths"].items() for m in item]
+    for methods, pattern, status, reason in ACCEPTED:
+        matched = [
+            (m, p)
+            for m, p in operations
+            if m.upper() in methods.split() and re.fullmatch(pattern, p)
+        ]
+        assert matched, f"{status} {pattern}: {reason}"
+
+
+# -- in process, on each backend -------------------------------------------------------------
 
 
 @pytest.fixture
@@ -23,26 +142,14 @@ def authorization(app) -> dict:
 
 @pytest.fixture
 def api_schema(app):
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    config = schema.config
-    config.generation.update(
+    config = SchemathesisConfig.from_str(config_toml())
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app, config=config)
+    schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         max_examples=MAX_EXAMPLES,
         deterministic=True,
         database="none",
     )
-    # A schema-valid request may still name a record or code that does not exist (404, 422),
-    # repeat a natural key (409) or carry a made-up ETag (412): the spec cannot express those.
-    config.checks.positive_data_acceptance.expected_statuses = [
-        "2XX",
-        "304",
-        "404",
-        "409",
-        "412",
-        "422",
-    ]
-    # RFC 6585: a write without the If-Match it requires is 428 Precondition Required.
-    config.checks.missing_required_header.expected_statuses = ["428"]
     return schema
 
 

@@ -1,0 +1,42 @@
+"""schemathesis against gunicorn (`industry-facts serve`) on each backend, with every phase.
+
+Three runs per backend: with a write key; with a read key, where every write must be a 403;
+and with no key, where every write must be a 401. A schema-valid request gets 2xx except
+where test_fuzz.ACCEPTED says why not. (Apart from test_fuzz.py: its in-process tests empty
+the PostgreSQL database, which must not happen while a server here uses it.)
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_fuzz import config_toml
+
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+# Examples per operation, and a cap in seconds per run (the phases share it, in order).
+EXAMPLES = {"write": 20, "read": 5, "none": 5}
+SECONDS = {"write": 150, "read": 90, "none": 90}
+
+
+@pytest.mark.parametrize("key", ["write", "read", "none"])
+def test_live_server_matches_its_spec(served, key, tmp_path):
+    writes_answer = {"write": None, "read": 403, "none": 401}[key]
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(config_toml(writes_answer))
+    command = [SCHEMATHESIS, "--config-file", str(config), "run", f"{served.url}/openapi.json"]
+    command += ["--checks", "all", "--phases", "examples,coverage,fuzzing,stateful"]
+    command += ["--max-examples", str(EXAMPLES[key]), "--max-time", str(SECONDS[key])]
+    # One worker: with two, schemathesis 4.32 can fail importing its own transports.
+    command += ["--workers", "1"]
+    command += ["--seed", "11", "--generation-database", "none", "--no-color"]
+    command += ["--request-timeout", "30", "--suppress-health-check", "all"]
+    if key != "none":
+        command += ["-H", f"Authorization: Bearer {served.keys[key]}"]
+    run = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS[key] * 4 + 120
+    )
+    assert run.returncode == 0, f"{run.stdout[-12000:]}\n{run.stderr[-2000:]}\n{served.log()}"
+    stateful = run.stdout.split("Stateful (in")[1].split("===")[0]
+    assert "No tests were run" not in stateful, run.stdout[-6000:]
