@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ SCOPES = ("read", "write", "admin")
 PREFIX = "ifk"  # "ifk_<identifier>_<secret>": recognisable in logs and by secret scanners
 # Recording each use would make every read a write; once a minute says enough.
 USE_RESOLUTION = timedelta(minutes=1)
+IDENTIFIER = re.compile(r"[0-9a-f]{8}")
 
 
 def create(name: str, scope: str) -> tuple[ApiKey, str]:
@@ -29,7 +31,9 @@ def find(text: str) -> ApiKey | None:
     """The unrevoked key whose text this is, or None."""
     prefix, _, rest = text.partition("_")
     identifier, _, secret = rest.partition("_")
-    if prefix != PREFIX or not secret:
+    # The identifier is what create() made; anything else (NUL, other text) names no key and
+    # must not reach the database, where PostgreSQL's text refuses NUL with an error.
+    if prefix != PREFIX or not secret or not IDENTIFIER.fullmatch(identifier):
         return None
     key = ApiKey.get_or_none(ApiKey.identifier == identifier)
     # compare_digest takes as long whichever character differs, so timing reveals nothing.
@@ -46,7 +50,11 @@ def allows(key: ApiKey, scope: str) -> bool:
 
 
 def revoke(identifier: str) -> ApiKey:
-    key = ApiKey.get_or_none(ApiKey.identifier == identifier)
+    key = (
+        ApiKey.get_or_none(ApiKey.identifier == identifier)
+        if IDENTIFIER.fullmatch(identifier)
+        else None
+    )
     if key is None:
         raise NotFound(f"There is no key {identifier}.")
     if key.revoked_at is None:

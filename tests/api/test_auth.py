@@ -65,6 +65,8 @@ def test_without_a_key_a_write_is_401_and_changes_nothing(app, anonymous, method
     "authorization",
     [
         "Bearer ifk_00000000_nope",
+        "Bearer ifk_0000\x000000_nope",  # PostgreSQL's text cannot even be asked for NUL
+        "Bearer ifk_\u0661\u0662_nope",
         "Bearer not-a-key",
         "Basic dXNlcjpwYXNz",
         "Bearer",
@@ -136,6 +138,14 @@ def test_keys_from_the_command_line(app, database_url):
     listed = CliRunner().invoke(main, ["keys", "list"], env=env).output
     assert f"ifk_{stored.identifier}\twrite\t" in listed and listed.rstrip().endswith("curator")
     assert "ifk_" in listed and text not in listed
+
+
+@pytest.mark.parametrize("identifier", ["0000\x000000", "nothing"])
+def test_revoking_a_key_that_cannot_exist_says_so(app, database_url, identifier):
+    revoked = CliRunner().invoke(
+        main, ["keys", "revoke", identifier], env={"DATABASE_URL": database_url}
+    )
+    assert revoked.exit_code != 0 and "no key" in revoked.output
 
 
 def test_a_key_records_when_it_was_last_used(app, anonymous):
