@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 from datetime import timedelta
 
 from flask import current_app, g, request
@@ -11,13 +12,16 @@ from models import idempotency
 from models.idempotency import HEADER
 
 METHODS = {"POST", "PATCH"}
+# Printable ASCII, as a structured-field string is: a key is stored and compared as text, and
+# PostgreSQL's text cannot hold NUL.
+KEY = re.compile(r"[ -~]{1,255}")
 # What a replay repeats besides the status and body.
 KEPT_HEADERS = ("Content-Type", "Location", "ETag")
 PARAMETER = {
     "in": "header",
     "name": HEADER,
     "required": False,
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": f"^{KEY.pattern}$"},
     "description": "Any unique string (a UUID). A retry with the same key and body gets the "
     "first response again (with Idempotent-Replayed: true); the same key with another body "
     "is a 422; a retry while the first still runs is a 409. Keys last 24 hours, per API key.",
@@ -31,8 +35,9 @@ def begin():
         return None
     if request.method == "PATCH" and "If-Match" not in request.headers:
         return None  # the 428 comes first, and claims nothing
-    if not 1 <= len(key) <= 255:
-        abort(400, message=f"{HEADER} must have 1 to 255 characters.")
+    if not KEY.fullmatch(key):
+        message = f"{HEADER} must be 1 to 255 printable ASCII characters."
+        abort(400, messages={"headers": {HEADER: [message]}})
     owner = g.api_key.identifier  # writes always carry a key (see auth.py)
     digest = hashlib.sha256(f"{request.method} {request.full_path}\n".encode())
     digest.update(request.get_data())

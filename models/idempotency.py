@@ -28,10 +28,11 @@ def claim(owner: str, key: str, fingerprint: str, ttl: timedelta) -> IdempotentR
                 )
                 return None
         except IntegrityError:
-            stored = IdempotentRequest.get(
+            # The claim may be gone again already: a first request that failed released it.
+            stored = IdempotentRequest.get_or_none(
                 IdempotentRequest.owner == owner, IdempotentRequest.key == key
             )
-    if stored.status is None:
+    if stored is None or stored.status is None:
         raise Conflict(f"The request with this {HEADER} is still running; retry shortly.")
     if stored.fingerprint != fingerprint:
         raise Invalid(

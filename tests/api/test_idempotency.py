@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from models import records
+from models import idempotency, records
+from models.errors import Conflict
 from models.tables import IdempotentRequest, Source, utc_now
 from tests.conftest import make_key
 from tests.helpers import count
@@ -80,9 +81,24 @@ def test_a_request_that_failed_on_our_side_may_be_retried(app, client, monkeypat
         assert Source.select().count() == 2
 
 
-@pytest.mark.parametrize("key", ["", "x" * 256])
-def test_a_key_of_bad_length_is_400(client, key):
-    assert post(client, key=key).status_code == 400
+# NUL was a 500 on PostgreSQL, whose text cannot hold it; the key is printable ASCII.
+@pytest.mark.parametrize("key", ["", "x" * 256, "a\x00b", "a\x1bb", "caf\u00e9"])
+def test_a_key_that_is_not_1_to_255_printable_characters_is_400(client, key):
+    response = post(client, key=key)
+    assert response.status_code == 400
+    assert response.json["errors"] == [
+        {"header": "Idempotency-Key", "detail": response.json["detail"]}
+    ]
+    assert count(client, "sources") == 1
+
+
+def test_a_claim_released_before_a_retry_reads_it_is_409(app, client, monkeypatch):
+    # The first request failed and freed its key between the retry's insert and its read.
+    with app.app_context():
+        IdempotentRequest.create(owner="x", key="k", fingerprint="f", created_at=utc_now())
+    monkeypatch.setattr(IdempotentRequest, "get_or_none", lambda *where: None)
+    with app.app_context(), pytest.raises(Conflict):
+        idempotency.claim("x", "k", "f", timedelta(hours=1))
 
 
 def test_a_patch_without_if_match_is_428_and_leaves_the_key_unclaimed(client):
