@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
 
-from peewee import AutoField, IntegrityError, Model
+from peewee import AutoField, IntegrityError, Model, fn
 from playhouse.shortcuts import model_to_dict
 
 from models import history, search
@@ -65,6 +65,7 @@ def create(model: type[Record], data: dict) -> Record:
     with database.atomic():
         record = _prepared(model, data)
         _check(model, record, key=None)
+        _continue_versions(model, [record])
         row = model(**record)
         _write(lambda: row.save(force_insert=True))
         return _written(model, row._pk, "create")
@@ -103,6 +104,7 @@ def create_many(model: type[Record], rows: list[dict], twins: dict | None = None
             twins[_identity(record, model.natural_key)] = "an earlier row"
     if not accepted:
         return {}, errors
+    _continue_versions(model, list(accepted.values()))
     stored = _stored_rows(model, list(accepted.values()))
     pk = model._meta.primary_key.name
     ids = dict(zip(accepted, (record[pk] for record in stored), strict=True))
@@ -334,6 +336,27 @@ def _prepared(model: type[Record], data: dict) -> dict:
     if model is Statistic and "period_start" in data:
         data["frequency"] = Period(data["period_start"], data["period_end"]).frequency
     return data
+
+
+def _continue_versions(model: type[Record], records: list[dict]) -> None:
+    """A code given again after its record was deleted starts where that record's versions
+    ended: its revisions and history stay one sequence, and no ETag is handed out twice.
+    (Ids are never given again, so only models keyed by a code have any to continue.)"""
+    pk = model._meta.primary_key
+    if isinstance(pk, AutoField):
+        return
+    last = dict(
+        Revision.select(Revision.key, fn.MAX(Revision.version))
+        .where(
+            Revision.resource == model._meta.table_name,
+            Revision.key.in_([str(record[pk.name]) for record in records]),
+        )
+        .group_by(Revision.key)
+        .tuples()
+    )
+    for record in records:
+        if (version := last.get(str(record[pk.name]))) is not None:
+            record["version"] = version + 1
 
 
 def _check(model: type[Record], record: dict, key) -> None:

@@ -75,6 +75,20 @@ class CRUDTest:
         assert client.delete(location, headers={"If-Match": "*"}).status_code == 404
         assert count(client, self.collection) == self.seeded
 
+    def test_a_deleted_record_can_be_created_again(self, client):
+        # A code comes back continuing its versions (its revisions stay one sequence); an id
+        # is never given again, so a record made again gets a new one.
+        location = client.post(f"/v1/{self.collection}", json=self.new).headers["Location"]
+        assert client.delete(location, headers={"If-Match": "*"}).status_code == 204
+        again = client.post(f"/v1/{self.collection}", json=self.new)
+        assert again.status_code == 201, again.get_json()
+        if self.key == "id":
+            assert again.headers["Location"] != location and again.json["version"] == 1
+        else:
+            assert again.headers["Location"] == location and again.json["version"] == 3
+            changes = [r["change"] for r in client.get(f"{location}/revisions").json]
+            assert changes == ["create", "delete", "create"]
+
     def test_if_match_star_accepts_any_version(self, client):
         location = client.post(f"/v1/{self.collection}", json=self.new).headers["Location"]
         response = client.patch(location, json=self.change, headers={"If-Match": "*"})
