@@ -83,7 +83,7 @@ def _position(cursor: str) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text[:1] == "r" and text[1:].isdigit() and len(text) < 20:
+        if text[:1] == "r" and text[1:].isascii() and text[1:].isdigit() and len(text) < 20:
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

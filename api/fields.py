@@ -31,9 +31,9 @@ NUMBER_BOUNDS = (
     "significant digits and 6 decimal places."
 )
 NUMBER_SCHEMA = {"exclusiveMinimum": -int(MAX_MAGNITUDE), "exclusiveMaximum": int(MAX_MAGNITUDE)}
-# A number in a query string, as JSON writes one, leading zeros aside (Decimal() would also
-# take "١", " 1", "1_0", "Infinity").
-_QUERY_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+# A number in text (a query string, a CSV cell), as JSON writes one, leading zeros aside
+# (Decimal() would also take "١", " 1", "1_0", "Infinity").
+NUMBER_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 _QUERY_INTEGER = re.compile(r"-?[0-9]+")
 
 
@@ -78,12 +78,19 @@ def storable(number: Decimal) -> Decimal:
     # Compared before anything computes with it: normalizing 1e1000000 overflows the context.
     if not number.is_finite() or number.copy_abs() >= MAX_MAGNITUDE:
         raise ValidationError(f"Must be smaller than {MAX_MAGNITUDE:.0e} in magnitude.")
-    digits = number.normalize().as_tuple()
-    if len(digits.digits) > MAX_SIGNIFICANT_DIGITS or digits.exponent < -6:
+    if number.is_zero():
+        return Decimal(0)  # -0 is 0, and 0e-99999999 too (no column holds that exponent)
+    # Counted from the digits, not with normalize(), which rounds to the context's 28 digits
+    # and flushes an exponent below -999999 to zero.
+    _, digits, exponent = number.as_tuple()
+    text = "".join(map(str, digits))
+    significant = text.strip("0")
+    exponent += len(text) - len(text.rstrip("0"))  # of the last significant digit
+    if len(significant) > MAX_SIGNIFICANT_DIGITS or exponent < -6:
         raise ValidationError(
             f"At most {MAX_SIGNIFICANT_DIGITS} significant digits and 6 decimal places."
         )
-    return number + 0 if number.is_zero() else number  # -0 is 0
+    return number
 
 
 class PeriodField(fields.String):
@@ -262,6 +269,6 @@ class QueryNumber(fields.Decimal):
         super().__init__(allow_nan=False, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and not _QUERY_NUMBER.fullmatch(value):
+        if isinstance(value, str) and not NUMBER_TEXT.fullmatch(value):
             raise ValidationError("Not a valid number: write it as JSON does, such as 7.3 or 1e6.")
         return storable(super()._deserialize(value, attr, data, **kwargs))

@@ -11,7 +11,7 @@ import csv
 import io
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from itertools import groupby, islice
 from operator import itemgetter
 
@@ -21,6 +21,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from api.errors import API_NAMES, problem
 from api.events import EventSchema
+from api.fields import NUMBER_TEXT
 from api.indicators import IndicatorSchema
 from api.resource import Blueprint, writes
 from api.schemas import RowLoader
@@ -61,9 +62,6 @@ CSV_COLUMNS = (
     "quote",
 )
 NUMBERS = ("value", "change_pct")
-# Decimal reads any exponent, but the arithmetic that checks a number goes wrong far past this
-# one (1e1000000 overflows, 1e-1000027 rounds to 0); every column's bound is far inside it.
-MAX_EXPONENT = 1000
 MAX_ERRORS = 1000  # enough to fix a file by; the count says how many there were
 CHUNK = 500  # rows checked and stored together
 
@@ -317,20 +315,9 @@ def _records(reader) -> Iterator[list[str]]:
 
 
 def _number(text: str):
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return text  # the schema says it is not a number
-    if not number.is_finite():
-        return number
-    if not number:
-        return Decimal(0)  # 0e-99999999 is 0, whatever its exponent
-    if abs(number.adjusted()) > MAX_EXPONENT:
-        # Far outside every column's bounds: a stand-in on the same side of them gets the
-        # field's own answer.
-        side = MAX_EXPONENT if number.adjusted() > 0 else -MAX_EXPONENT
-        return Decimal(1).scaleb(side).copy_sign(number)
-    return number
+    # Written as JSON writes a number, as in a query string; anything else is left for the
+    # schema to refuse as not a number (Decimal() would also take "١", "1_0", " 1", "NaN").
+    return Decimal(text) if NUMBER_TEXT.fullmatch(text) else text
 
 
 blp = Blueprint(

@@ -191,8 +191,10 @@ def test_csv_that_breaks_csv_is_422_naming_its_line(client, line, detail):
 @pytest.mark.parametrize("column", ["value", "change_pct"])
 @pytest.mark.parametrize(
     "number",
-    ["1e1000000", "-1e1000000", "NaN", "-Infinity", "sNaN", "1e-1000000", "1e-1000027", "9" * 5000],
-    ids=["huge", "huge and negative", "NaN", "-Infinity", "sNaN", "tiny", "tinier", "5000 digits"],
+    ["1e1000000", "-1e1000000", "NaN", "-Infinity", "sNaN", "1e-1000000", "1e-1000027", "9" * 5000]
+    + ["\u0661", "\uff12\uff10", "1_000", " 1"],
+    ids=["huge", "huge and negative", "NaN", "-Infinity", "sNaN", "tiny", "tinier", "5000 digits"]
+    + ["arabic-indic digit", "full-width digits", "underscore", "leading space"],
 )
 def test_csv_numbers_no_column_can_hold_are_row_errors(client, column, number):
     cells = {"value": "1", "change_pct": "1"} | {column: number}
