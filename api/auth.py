@@ -22,20 +22,28 @@ SECURITY_SCHEME = {
 # `[{}, {bearer: []}]` (a key is optional) for those: Swagger UI draws it as a closed padlock.
 REQUIRED = [{SCHEME: []}]
 OPEN: list[dict] = []
+# Probes and the API's own documentation answer without a key even where reads need one: a
+# load balancer has none to send, and the docs are where a reader learns how to get one.
+OPEN_BLUEPRINTS = {"health", "api-docs", "doc_assets"}
 
 
-def security(method: str, read_requires_key: bool) -> list[dict]:
+def security(method: str, read_requires_key: bool, blueprint: str) -> list[dict]:
     """The security requirement the spec gives an operation with this method."""
-    return REQUIRED if method.upper() in WRITE_METHODS or read_requires_key else OPEN
+    return REQUIRED if _needed(method, read_requires_key, blueprint) else OPEN
+
+
+def _needed(method: str, read_requires_key: bool, blueprint: str | None) -> str | None:
+    """The scope a request needs: write for a write, read where reads need a key, or None."""
+    if method.upper() in WRITE_METHODS:
+        return "write"
+    return "read" if read_requires_key and blueprint not in OPEN_BLUEPRINTS else None
 
 
 def authenticate():
     """Find the request's key and refuse the request if it needs a scope the key lacks."""
     if request.routing_exception is not None:
         return  # an unknown path or method is a 404 or 405 first
-    needed = "write" if request.method in WRITE_METHODS else None
-    if needed is None and current_app.config["READ_REQUIRES_KEY"]:
-        needed = "read"
+    needed = _needed(request.method, current_app.config["READ_REQUIRES_KEY"], request.blueprint)
     header = request.headers.get("Authorization")
     key = None
     if header is not None:

@@ -4,6 +4,7 @@ import hashlib
 import http
 import json
 import re
+from functools import partial
 from urllib.parse import unquote_to_bytes
 
 import flask_smorest
@@ -88,13 +89,15 @@ class Blueprint(flask_smorest.Blueprint):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._prepare_doc_cbks.append(_document_what_every_operation_shares)
+        self._prepare_doc_cbks.append(partial(_document_what_every_operation_shares, self.name))
 
 
-def _document_what_every_operation_shares(doc: dict, doc_info: dict, *, app, method, **kwargs):
-    # Whether a key is needed follows from the method and the configuration, as in
-    # auth.authenticate; an unknown or revoked key is refused whatever the operation needs.
-    doc["security"] = auth.security(method, app.config["READ_REQUIRES_KEY"])
+def _document_what_every_operation_shares(
+    blueprint: str, doc: dict, doc_info: dict, *, app, method, **kwargs
+):
+    # Whether a key is needed follows from the method, the configuration and the blueprint,
+    # as in auth.authenticate; an unknown or revoked key is refused whatever it needs.
+    doc["security"] = auth.security(method, app.config["READ_REQUIRES_KEY"], blueprint)
     statuses = [401, 403] if doc["security"] else [401]
     # gunicorn refuses a request line or a header field too long for it before the app sees
     # the request, whatever the operation: see api/serving.py.

@@ -123,6 +123,14 @@ def test_reads_are_open_unless_configured_closed(app, anonymous):
     assert anonymous.get("/v1/statistics", headers=headers).status_code == 200
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"])
+def test_probes_and_docs_need_no_key_even_where_reads_do(app, anonymous, path):
+    # A load balancer has no key to send, and the docs are where a reader learns of keys.
+    app.config["READ_REQUIRES_KEY"] = True
+    assert anonymous.get(path).status_code == 200
+    assert anonymous.get("/v1/sources").status_code == 401
+
+
 def test_keys_from_the_command_line(app, database_url):
     env = {"DATABASE_URL": database_url}
     created = CliRunner().invoke(
