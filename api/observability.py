@@ -161,6 +161,12 @@ class TextFormatter(logging.Formatter):
         given = getattr(record, "request_id", None)
         return f"{line} [request {given}]" if given else line
 
+    def formatException(self, ei) -> str:
+        # A traceback spans lines, and its message may carry what a client sent (a label, a
+        # value): each of its lines is indented, so that none can pass for a record.
+        lines = super().formatException(ei).splitlines()
+        return "\n".join(f"    {printable(line)}" for line in lines)
+
 
 class RequestContext(logging.Filter):
     """Gives each record logged while a request is handled that request's id."""

@@ -183,6 +183,23 @@ def test_a_server_error_is_logged_as_json_with_its_request_id_and_traceback(data
     assert (access["status"], access["request_id"]) == (500, "boom-1")
 
 
+def test_a_text_traceback_cannot_forge_a_line(database_url, capsys):
+    app = create_app({"DATABASE_URL": database_url, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("sent\n[2026-01-01 00:00:00 +0000] [1] [INFO] api.access: forged\x1b")
+
+    capsys.readouterr()
+    assert app.test_client().get("/boom").status_code == 500
+    lines = capsys.readouterr().err.splitlines()
+    assert any("RuntimeError: sent" in line for line in lines)
+    # Every line is a record, starting with its time, or part of a traceback, indented.
+    assert all(re.match(r"\[\d{4}-|    ", line) for line in lines), lines
+    assert not any(line.startswith("[2026-01-01") for line in lines)
+    assert not UNPRINTABLE.search("".join(lines))
+
+
 # Metrics, in one process.
 
 
