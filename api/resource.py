@@ -22,11 +22,14 @@ from api.schemas import AsOfQuery
 from models import checks, queries, records
 from models.tables import Record
 
+# The most characters If-Match or If-None-Match may have: dozens of our ETags, and far below
+# what gunicorn takes in a header.
+MAX_ETAGS_LENGTH = 1000
 IF_MATCH = {
     "in": "header",
     "name": "If-Match",
     "required": True,
-    "schema": {"type": "string", "maxLength": 1000},
+    "schema": {"type": "string", "maxLength": MAX_ETAGS_LENGTH},
     "description": "The ETag from your last read of this record (or `*`). "
     "Without it the answer is 428; with a stale one, 412.",
     "example": '"1"',
@@ -35,7 +38,7 @@ IF_NONE_MATCH = {
     "in": "header",
     "name": "If-None-Match",
     "required": False,
-    "schema": {"type": "string", "maxLength": 1000},
+    "schema": {"type": "string", "maxLength": MAX_ETAGS_LENGTH},
     "description": "An ETag you hold: the answer is 304 with no body if it is still current.",
 }
 ETAG_HEADER = {
@@ -129,6 +132,8 @@ def represent(row: Record, schema: Schema, status: int = 200, headers: dict | No
     so cached copies revalidate when any of it changes, while writes are checked against
     the version alone. The body is serialized once, for both the digest and the response.
     """
+    if request.method == "GET":
+        _refuse_too_long("If-None-Match")
     body = current_app.json.dumps(schema.dump(row))
     tag = f'"{row.version}-{hashlib.blake2s(body.encode(), digest_size=4).hexdigest()}"'
     headers = {"ETag": tag} | (headers or {})
@@ -141,6 +146,7 @@ def represent(row: Record, schema: Schema, status: int = 200, headers: dict | No
 
 def expected_versions() -> set[int] | None:
     """The versions If-Match accepts (None for `*`); 428 when the header is missing."""
+    _refuse_too_long("If-Match")
     if "If-Match" not in request.headers:
         abort(
             428,
@@ -152,6 +158,12 @@ def expected_versions() -> set[int] | None:
     # Our ETags are a version and a digest; anything else cannot match any version.
     matches = (VERSION_TAG.fullmatch(tag) for tag in request.if_match.as_set() if tag)
     return {int(match[1]) for match in matches if match}
+
+
+def _refuse_too_long(header: str) -> None:
+    # As the spec says: a longer value is no list of ETags the client holds.
+    if len(request.headers.get(header, "")) > MAX_ETAGS_LENGTH:
+        abort(400, message=f"{header} must have at most {MAX_ETAGS_LENGTH} characters.")
 
 
 def with_article(noun: str) -> str:

@@ -373,3 +373,16 @@ def test_vocabularies_keep_revisions_by_code(client):
 )
 def test_summaries_name_one_record_with_the_right_article(noun, expected):
     assert with_article(noun) == expected
+
+
+def test_an_if_match_or_if_none_match_longer_than_the_spec_allows_is_refused(client):
+    location = "/v1/statistics/1"
+    _, tag = read(client, location)
+    fits = ",".join([tag] * (1000 // (len(tag) + 1)))  # the spec allows 1000 characters
+    assert client.get(location, headers={"If-None-Match": fits}).status_code == 304
+    too_long = '"0",' * 250 + tag
+    refused = client.get(location, headers={"If-None-Match": too_long})
+    assert refused.status_code == 400 and "If-None-Match" in refused.get_json()["detail"]
+    refused = client.patch(location, json={"value": 1}, headers={"If-Match": too_long})
+    assert refused.status_code == 400 and "If-Match" in refused.get_json()["detail"]
+    assert client.get(location).get_json()["value"] != 1
