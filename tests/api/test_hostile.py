@@ -423,7 +423,7 @@ def item_path(matrix: Matrix, path: str, method: str) -> str:
 
 
 def base_body(matrix: Matrix, path: str, method: str) -> dict | None:
-    collection = path.split("/")[2]
+    collection = (path.split("/") + ["", ""])[2]  # /healthz has none
     if method == "post" and collection in VALID:
         return dict(VALID[collection])
     if method == "put":
