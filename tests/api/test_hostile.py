@@ -56,13 +56,26 @@ VALID = {
     "targets": crud.TestTargets.new,
 }
 # Operations whose query needs these to reach the handler.
-BASE_QUERY = {"/v1/series": {"indicator": "vehicle_exports", "region": "CN", "segment": "total"}}
+BASE_QUERY = {
+    "/v1/series": {
+        "indicator": "vehicle_exports",
+        "region": "CN",
+        "segment": "total",
+        "frequency": "quarterly",  # the seed's series has several: one must be chosen
+    }
+}
 CSV_COLUMNS = ("indicator", "region", "segment", "period", "value", "change_pct", "change_basis")
 CSV_COLUMNS += ("source_id", "event_id", "quote")
 CSV_ROW = ("vehicle_exports", "JP", "total", "2024", "4200000", "5.1", "yoy", "1", "", "q")
 
 # Fields checked together: a 422 about the pair may name the other one.
-RELATED = {"date": ("end_date",), "end_date": ("date",)}
+# As of an instant before the seed, its codes did not exist yet.
+RELATED = {
+    "date": ("end_date",),
+    "end_date": ("date",),
+    "change_pct": ("change_basis",),
+    "as_of": ("indicator", "segment", "share_of", "source_id"),
+}
 # What the matrix sent, per backend: printed and written out by the last test.
 SENT: dict[str, Counter] = {}
 
@@ -306,15 +319,17 @@ class Slot:
         """How a 422's errors item names this slot, or None where nothing need name it."""
         if self.where == "query":
             # A list parameter's item is named as webargs does: `region.0`.
-            return lambda error: error.get("parameter", "").split(".")[0] == self.name
+            names = {self.name, *RELATED.get(self.name, ())}
+            return lambda error: error.get("parameter", "").split(".")[0] in names
         if self.where == "header" and self.name == "Idempotency-Key":
             return lambda error: error.get("header") == self.name
         if self.where == "body":
             names = {self.name, *RELATED.get(self.name, ())}
             return lambda error: error.get("pointer", "/").split("/")[1] in names
         if self.where == "import":
-            pointer = f"/{self.name}"
-            return lambda error: (error.get("pointer", "") + "/").startswith(pointer + "/")
+            section, _, name = self.name.split("/")
+            names = {f"/{section}/0/{n}" for n in (name, *RELATED.get(name, ()))}
+            return lambda error: error.get("pointer") in names
         if self.where == "csv":
             return lambda error: error.get("pointer") == f"/{self.name}" and "line" in error
         return None
@@ -408,7 +423,7 @@ def item_path(matrix: Matrix, path: str, method: str) -> str:
 
 
 def base_body(matrix: Matrix, path: str, method: str) -> dict | None:
-    collection = path.split("/")[2]
+    collection = (path.split("/") + ["", ""])[2]  # /healthz has none
     if method == "post" and collection in VALID:
         return dict(VALID[collection])
     if method == "put":
@@ -540,6 +555,8 @@ def import_document(matrix: Matrix) -> dict:
                 "segment": "total",
                 "period": "2024",
                 "value": 3100000,
+                "change_pct": 5.1,
+                "change_basis": "yoy",
                 "source_id": "s",
             }
         ],
