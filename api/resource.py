@@ -105,6 +105,8 @@ def _document_what_every_operation_shares(
     # gunicorn refuses a request line or a header field too long for it before the app sees
     # the request, whatever the operation: see api/serving.py.
     statuses += [414, 431]
+    if blueprint != "health":  # rate limits count every request but the probes (api/limits.py)
+        statuses.append(429)
     responses = doc.setdefault("responses", {})
     for status in statuses:
         responses.setdefault(status, SERVER_REFUSALS.get(status, http.HTTPStatus(status).name))
@@ -163,7 +165,8 @@ def expected_versions() -> set[int] | None:
 def _refuse_too_long(header: str) -> None:
     # As the spec says: a longer value is no list of ETags the client holds.
     if len(request.headers.get(header, "")) > MAX_ETAGS_LENGTH:
-        abort(400, message=f"{header} must have at most {MAX_ETAGS_LENGTH} characters.")
+        message = f"{header} must have at most {MAX_ETAGS_LENGTH} characters."
+        abort(400, messages={"headers": {header: [message]}})
 
 
 def with_article(noun: str) -> str:
@@ -231,7 +234,7 @@ def crud_blueprint(
         @blp.arguments(AsOfQuery, location="query", unknown=RAISE)
         @blp.response(200, schema, headers=ETAG_HEADER)
         @blp.alt_response(304, description="Not Modified: your copy is current.")
-        @_documents_errors(blp, 404)
+        @_documents_errors(blp, 400, 404)
         @blp.doc(operationId=f"get_{singular}", summary=f"Read {one}", parameters=[IF_NONE_MATCH])
         def get(self, args, **path):
             return represent(checked(records.fetch(model, path[pk.name])), representation)
@@ -259,7 +262,7 @@ def crud_blueprint(
             return represent(checked(row), representation)
 
         @blp.response(204)
-        @writes(blp, 404, 409, 412, 428)
+        @writes(blp, 400, 404, 409, 412, 428)
         @blp.doc(operationId=f"delete_{singular}", summary=f"Delete {one}", parameters=[IF_MATCH])
         def delete(self, **path):
             records.delete(model, path[pk.name], expected_versions())

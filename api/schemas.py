@@ -77,11 +77,15 @@ def _min_length(field: fields.Field) -> int:
 
 
 def _unacceptable(value) -> bool:
-    if isinstance(value, str):
-        return not acceptable_text(value)
-    if isinstance(value, list | dict):
-        items = value.values() if isinstance(value, dict) else value
-        return any(_unacceptable(item) for item in items)
+    # Walked with a list, not recursion: JSON nested a few hundred deep is within what the
+    # parser reads, yet past Python's stack at two frames a level.
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str) and not acceptable_text(value):
+            return True
+        if isinstance(value, list | dict):
+            pending.extend(value.values() if isinstance(value, dict) else value)
     return False
 
 

@@ -52,6 +52,8 @@ def _cursor(state) -> str:
 DIGITS = "9" * 5000
 DEEP_ARRAY = "[" * 3000 + "]" * 3000
 DEEP_OBJECT = '{"a":' * 3000 + "1" + "}" * 3000
+# Within what the JSON parser reads, yet deeper than code that recurses per level can follow.
+HALF_DEEP = "[" * 600 + '"x"' + "]" * 600
 
 CORPUS: dict[str, list[Value]] = {
     "number": [
@@ -118,6 +120,7 @@ CORPUS: dict[str, list[Value]] = {
         _value("nesting", DEEP_ARRAY, DEEP_ARRAY.encode(), name="[ x 3000"),
         _value("nesting", DEEP_OBJECT, DEEP_OBJECT.encode(), name="{ x 3000"),
         _value("nesting", "[" * 3000, name='"[ x 3000"'),
+        _value("nesting", HALF_DEEP, HALF_DEEP.encode(), name="[ x 600"),
     ],
     "type": [
         _value("type", "true", b"true"),

@@ -289,6 +289,19 @@ def test_json_python_cannot_read_is_400_on_every_body(client, path, literal):
     assert count(client, "statistics") == before
 
 
+@pytest.mark.parametrize("path", ["/v1/sources", "/v1/import"])
+def test_a_field_nested_deeper_than_python_recurses_is_422(client, path):
+    # 600 levels: within what the JSON parser reads; checking its text must not recurse.
+    source = {"publisher": "P", "title": "[" * 600 + '"x"' + "]" * 600, "url": "https://e.org/d"}
+    body = raw_body(source, title=source["title"])
+    if path == "/v1/import":
+        body = f'{{"sources": [{body}]}}'
+    response = client.post(path, data=body, content_type="application/json")
+    assert response.status_code == 422, response.get_json()
+    assert response.json["errors"][0]["pointer"].endswith("/title")
+    assert count(client, "sources") == 1
+
+
 def test_a_document_nested_too_deeply_is_400_on_import(client):
     response = client.post(
         "/v1/import", data="[" * 3000 + "]" * 3000, content_type="application/json"

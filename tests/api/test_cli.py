@@ -181,8 +181,9 @@ JP_STATISTIC = {
             "line 3 /: It is not UTF-8 text: byte 0xe9 at column 41.",
         ),
         ("broken.json", "{", "it is not JSON (Expecting property name"),
-        ("deep.json", "[" * 100_000 + "]" * 100_000, "it is not JSON (maximum recursion depth"),
-        ("digits.json", '{"statistics": [' + "9" * 5000 + "]}", "it is not JSON (Exceeds"),
+        ("deep.json", "[" * 100_000 + "]" * 100_000, "it is not JSON (nested too deeply"),
+        ("digits.json", '{"statistics": [' + "9" * 5000 + "]}", "(a number too long to read"),
+        ("nan.json", '{"statistics": [{"value": NaN}]}', "(NaN is not a JSON value"),
         ("list.json", "[1]", "/: The document must be a JSON object of sections."),
     ],
     ids=[
@@ -194,6 +195,7 @@ JP_STATISTIC = {
         "not JSON",
         "nested too deep",
         "5000-digit integer",
+        "NaN, as the API refuses it",
         "not a document",
     ],
 )

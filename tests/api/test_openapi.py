@@ -146,6 +146,12 @@ def test_reads_need_a_key_where_the_service_says_so(tmp_path):
         assert {"401", "403"} <= operation["responses"].keys()
 
 
+def test_every_rate_limited_operation_documents_429(spec):
+    for method, path, operation in operations(spec):
+        limited = path not in ("/healthz", "/readyz")  # the probes are exempt
+        assert ("429" in operation["responses"]) == limited, f"{method} {path}"
+
+
 def test_refusals_of_the_http_server_are_documented_as_what_they_are(spec):
     for method, path, operation in operations(spec):
         assert {"414", "431"} <= operation["responses"].keys(), f"{method} {path}"
