@@ -27,8 +27,8 @@ def database_url(request, tmp_path):
     return POSTGRES_URL
 
 
-@pytest.fixture
-def app(database_url):
+def seeded_app(database_url: str):
+    """A testing app on a database emptied and seeded anew."""
     # Limits stay on, but out of reach: tests/api/test_limits.py lowers them to test them.
     unlimited = "1000000 per minute"
     app = create_app(
@@ -45,7 +45,12 @@ def app(database_url):
         create_schema()
         load_seed()
     database.close()
-    yield app
+    return app
+
+
+@pytest.fixture
+def app(database_url):
+    return seeded_app(database_url)
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,7 @@ import pytest
 from tests.api import test_resource as crud
 from tests.helpers import count
 
-VALID = {
-    "sources": crud.TestSources.new,
-    "indicators": crud.TestIndicators.new,
-    "segments": crud.TestSegments.new,
-    "events": crud.TestEvents.new,
-    "statistics": crud.TestStatistics.new,
-    "targets": crud.TestTargets.new,
-}
+VALID = crud.NEW
 MISSING = object()
 LONG = "x" * 5001
 SEED_URL = (

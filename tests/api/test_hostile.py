@@ -25,10 +25,7 @@ from urllib.parse import quote_from_bytes
 
 import pytest
 
-from api import create_app
-from api.seed import load_seed
 from models.db import database
-from models.schema import create_schema, drop_schema
 from tests.api import test_resource as crud
 from tests.api.hostile_corpus import (
     CORPUS,
@@ -39,7 +36,7 @@ from tests.api.hostile_corpus import (
     representatives,
     sample,
 )
-from tests.conftest import POSTGRES_URL, make_key
+from tests.conftest import POSTGRES_URL, make_key, seeded_app
 
 WRITES = {"post", "put", "patch", "delete"}
 COLLECTIONS = ("sources", "indicators", "segments", "events", "statistics", "targets")
@@ -47,14 +44,7 @@ PROBLEM = "application/problem+json"
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Valid bodies to start from, one field replaced at a time: the CRUD tests' new records.
-VALID = {
-    "sources": crud.TestSources.new,
-    "indicators": crud.TestIndicators.new,
-    "segments": crud.TestSegments.new,
-    "events": crud.TestEvents.new,
-    "statistics": crud.TestStatistics.new,
-    "targets": crud.TestTargets.new,
-}
+VALID = crud.NEW
 # Operations whose query needs these to reach the handler.
 BASE_QUERY = {
     "/v1/series": {
@@ -92,20 +82,7 @@ def backend(request, tmp_path_factory):
         url = POSTGRES_URL
     else:
         pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
-    unlimited = "1000000 per minute"
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": url,
-            "RATE_LIMIT_ANONYMOUS": unlimited,
-            "RATE_LIMIT_KEY": unlimited,
-        }
-    )
-    with app.app_context():
-        drop_schema()
-        create_schema()
-        load_seed()
-    database.close()
+    app = seeded_app(url)
     keys = {"none": None, "read": make_key(app, "read"), "write": make_key(app, "write")}
     state = Matrix(app, keys, request.param)
     SENT[request.param] = state.sent

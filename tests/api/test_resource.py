@@ -216,6 +216,10 @@ class TestTargets(CRUDTest):
     change = {"status": "withdrawn"}
 
 
+# A valid new record of each collection, for tests that start from one.
+NEW = {test.collection: test.new for test in CRUDTest.__subclasses__()}
+
+
 @pytest.mark.parametrize(
     ("collection", "filters", "expected"),
     [
