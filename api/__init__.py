@@ -81,11 +81,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
     # First before and last after every other hook: the request id, the clock, the access line.
     observability.init_app(app)
-    # Before each request, in this order: who is calling; whether their quota allows it;
-    # whether its body is one we take; only then a claim on its Idempotency-Key.
+    # Before each request, in this order: who is calling; whether their quota allows it
+    # (refused callers count too); whether they may do what they ask; whether its body is
+    # one we take; only then a claim on its Idempotency-Key.
     app.before_request(auth.authenticate)
     app.teardown_request(auth.forget_the_actor)
     limits.limiter.init_app(app)
+    app.before_request(auth.refuse)
     limits.limiter.exempt(health.blp)  # probes come often, and from one address
     app.after_request(limits.add_headers)
     app.before_request(_require_json_body)

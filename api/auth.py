@@ -3,7 +3,6 @@
 from flask import current_app, g, request
 from flask_smorest import abort
 
-from api import limits
 from models import keys, records
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -40,7 +39,12 @@ def _needed(method: str, read_requires_key: bool, blueprint: str | None) -> str 
 
 
 def authenticate():
-    """Find the request's key and refuse the request if it needs a scope the key lacks."""
+    """Find the request's key, and note the refusal if it needs a scope the key lacks.
+
+    The refusal waits for `refuse`, which runs after the rate limiter's check: a refused
+    request counts too, else bad keys could be tried without end. A rejected key counts as
+    no key, against the address's anonymous quota; a key without the scope, against its own.
+    """
     if request.routing_exception is not None:
         return  # an unknown path or method is a 404 or 405 first
     needed = _needed(request.method, current_app.config["READ_REQUIRES_KEY"], request.blueprint)
@@ -50,36 +54,35 @@ def authenticate():
         scheme, _, text = header.partition(" ")
         key = keys.find(text.strip()) if scheme.lower() == "bearer" else None
         if key is None:
-            _refuse(
+            g.refusal = (
                 401,
                 "The API key is unknown or revoked, or not sent as Authorization: Bearer <key>.",
                 f'{REALM}, error="invalid_token"',
             )
+            return
     g.api_key = key
     if needed and key is None:
-        _refuse(
+        g.refusal = (
             401,
             f"This needs an API key with {needed} scope: send Authorization: Bearer <key>.",
             REALM,
         )
-    if needed and not keys.allows(key, needed):
-        _refuse(
+    elif needed and not keys.allows(key, needed):
+        g.refusal = (
             403,
             f"Key {key.identifier} has {key.scope} scope; this needs {needed}.",
             f'{REALM}, error="insufficient_scope", scope="{needed}"',
         )
-    if key is not None:
+    elif key is not None:
         # Revisions say which key made each change.
         g.actor = records.actor.set(f"{keys.PREFIX}_{key.identifier}")
 
 
-def _refuse(status: int, message: str, challenge: str):
-    # A refusal comes before the rate limiter's own check, so it is counted here: else bad
-    # keys could be tried without end. A rejected key is counted as no key, against the
-    # address's anonymous quota; a key without the scope, against its own. Past the limit,
-    # this is a 429 as any other request would be.
-    limits.count_now()
-    abort(status, message=message, headers={"WWW-Authenticate": challenge})
+def refuse():
+    """Answer the refusal `authenticate` noted, once the rate limiter has counted it."""
+    if "refusal" in g:
+        status, message, challenge = g.refusal
+        abort(status, message=message, headers={"WWW-Authenticate": challenge})
 
 
 def forget_the_actor(exc):

@@ -29,14 +29,6 @@ def _limit() -> str:
 limiter = Limiter(key_func=_caller, application_limits=[_limit], headers_enabled=False)
 
 
-def count_now() -> None:
-    """Count the current request against its caller's quota now, as the limiter's own
-    before-request hook would; over the limit, raise the 429. For a request refused before
-    that hook runs."""
-    # flask-limiter 4 has no public call for this: the hook it registers is this method.
-    limiter._check_request_limit()
-
-
 def add_headers(response):
     """Tell the client where it stands: RateLimit and RateLimit-Policy (the IETF httpapi
     draft's structured fields), and Retry-After on a 429."""
