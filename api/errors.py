@@ -30,6 +30,21 @@ LOCATION_KEYS = {"json": "pointer", "query": "parameter", "headers": "header"}
 # The refusals gunicorn gives before the app sees the request, in its own short HTML page:
 # status -> the name of the response every operation documents them with.
 SERVER_REFUSALS = {414: "URI_TOO_LONG", 431: "REQUEST_HEADER_FIELDS_TOO_LARGE"}
+# Python 3.13 renamed these statuses (CONTENT_TOO_LARGE, UNPROCESSABLE_CONTENT...); the
+# document names its responses the same whatever Python builds it.
+RENAMED = {
+    413: "REQUEST_ENTITY_TOO_LARGE",
+    414: "REQUEST_URI_TOO_LONG",
+    416: "REQUESTED_RANGE_NOT_SATISFIABLE",
+    422: "UNPROCESSABLE_ENTITY",
+}
+
+
+def response_name(status: int) -> str:
+    """The name of the spec's shared response for `status` (`NOT_FOUND`)."""
+    return SERVER_REFUSALS.get(status) or RENAMED.get(status) or http.HTTPStatus(status).name
+
+
 SERVER_REFUSED = (
     " The HTTP server (gunicorn) answers it before the API sees the request, as a short HTML "
     "page rather than problem details."
@@ -88,7 +103,7 @@ class Api(flask_smorest.Api):
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)
-            self.spec.components.response(status.name, response, lazy=True)
+            self.spec.components.response(response_name(status), response, lazy=True)
         refusals = {
             414: "URI Too Long: the request line (method, path and query) is longer than "
             f"{LIMIT_REQUEST_LINE:,} bytes.",

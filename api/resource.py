@@ -15,7 +15,7 @@ from marshmallow import RAISE, Schema, fields, missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import auth, formats, idempotency
-from api.errors import SERVER_REFUSALS
+from api.errors import response_name
 from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
@@ -109,7 +109,11 @@ def _document_what_every_operation_shares(
         statuses.append(429)
     responses = doc.setdefault("responses", {})
     for status in statuses:
-        responses.setdefault(status, SERVER_REFUSALS.get(status, http.HTTPStatus(status).name))
+        responses.setdefault(status, response_name(status))
+    for status, response in responses.items():  # as flask-smorest names them: by Python's names
+        named = isinstance(response, str) and str(status).isdigit()
+        if named and response == http.HTTPStatus(int(status)).name:
+            responses[status] = response_name(int(status))
     return doc
 
 
@@ -327,7 +331,7 @@ def _documents_errors(blp: Blueprint, *statuses: int):
 
     def decorate(view):
         for status in statuses:
-            view = blp.alt_response(status, response=http.HTTPStatus(status).name)(view)
+            view = blp.alt_response(status, response=response_name(status))(view)
         return view
 
     return decorate
