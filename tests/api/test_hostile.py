@@ -308,7 +308,16 @@ class Slot:
             names = {f"/{section}/0/{n}" for n in (name, *RELATED.get(name, ()))}
             return lambda error: error.get("pointer") in names
         if self.where == "csv":
-            return lambda error: error.get("pointer") == f"/{self.name}" and "line" in error
+            # Bytes that are not UTF-8 are found before the line is split into cells: the
+            # error names the line and, in its detail, the column.
+            return lambda error: (
+                "line" in error
+                and (
+                    error.get("pointer") == f"/{self.name}"
+                    or error.get("pointer") == ""
+                    and "not UTF-8" in error["detail"]
+                )
+            )
         return None
 
 
