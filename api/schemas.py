@@ -288,8 +288,9 @@ def sort_field(model) -> fields.Field:
     )
 
 
-def any_of(field: fields.Field, description: str) -> fields.Field:
-    """A filter that takes one value or several, comma-separated, meaning any of them."""
+def any_of(field: fields.Field, description: str, most: int = 100) -> fields.Field:
+    """A filter that takes one value or several (up to `most`), comma-separated, meaning any
+    of them."""
     return SeveralValues(
-        field, validate=validate.Length(min=1, max=100), metadata={"description": description}
+        field, validate=validate.Length(min=1, max=most), metadata={"description": description}
     )

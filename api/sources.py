@@ -61,6 +61,7 @@ class SourceQuery(QuerySchema):
     publisher = any_of(
         fields.String(validate=validate.Length(min=1, max=200)),
         "Only sources from these publishers (as written, whole).",
+        most=50,  # of up to 200 characters each: 100 would not fit in a request line
     )
     published_from = fields.Date(metadata={"description": "Only sources published on or after."})
     published_to = fields.Date(metadata={"description": "Only sources published on or before."})
