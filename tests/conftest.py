@@ -15,16 +15,24 @@ from models.schema import create_schema, drop_schema
 from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+# What a fixture is parametrised with to run once per backend.
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    """Every test that touches the database runs once per backend."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def backend_url(backend: str, folder) -> str:
+    """A database of `backend`: a new SQLite file in `folder`, or the shared PostgreSQL one
+    (skipping the test where TEST_DATABASE_URL is not set)."""
+    if backend == "sqlite":
+        return f"sqlite:///{folder / 'test.sqlite3'}"
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
     return POSTGRES_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    """Every test that touches the database runs once per backend."""
+    return backend_url(request.param, tmp_path)
 
 
 def seeded_app(database_url: str):
@@ -103,23 +111,16 @@ def live_server(tmp_path_factory):
         server.wait(timeout=30)
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def served(request, tmp_path_factory):
     """`industry-facts serve` (what `make serve` runs) on a fresh database of each backend,
     with keys made by the CLI: its `url`, `database_url`, `env` and a key of each scope."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("served") / "served.sqlite3"
-        database_url = f"sqlite:///{path}"
-    elif POSTGRES_URL:
-        database_url = POSTGRES_URL
+    database_url = backend_url(request.param, tmp_path_factory.mktemp("served"))
+    if request.param == "postgresql":
         empty = create_app({"DATABASE_URL": database_url})
         with empty.app_context():
             drop_schema()  # served from nothing, as a fresh `make serve` is
         database.close_all()
-    else:
-        pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
     with served_on(database_url, tmp_path_factory.mktemp("served-log")) as server:
         yield server
 

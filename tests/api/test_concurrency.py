@@ -18,7 +18,7 @@ from api.seed import load_seed
 from models import keys, search
 from models.db import database, open_database
 from models.schema import create_schema, drop_schema
-from tests.conftest import POSTGRES_URL
+from tests.conftest import BACKENDS, backend_url
 from tests.helpers import GUNICORN, ROOT, free_port, wait_until_serving
 
 # The service's own defaults: two workers of four threads, so that requests race both
@@ -29,19 +29,12 @@ PAIRS = 16  # sources, each cited by one event and one statistic
 ROUNDS = 3  # changes per record, or attempts per race
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def server(request, tmp_path_factory):
     """gunicorn with its default workers and threads on a new, seeded database: its `url`, a
     `key` with write scope, and the `database_url` it serves."""
     folder = tmp_path_factory.mktemp("concurrency")
-    if request.param == "sqlite":
-        url = f"sqlite:///{folder / 'facts.sqlite3'}"
-    elif POSTGRES_URL:
-        url = POSTGRES_URL
-    else:
-        pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
+    url = backend_url(request.param, folder)
     open_database(url)
     # PostgreSQL is shared between tests, so it starts from nothing, as the `app` fixture's.
     drop_schema()

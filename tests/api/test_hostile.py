@@ -36,7 +36,7 @@ from tests.api.hostile_corpus import (
     representatives,
     sample,
 )
-from tests.conftest import POSTGRES_URL, make_key, seeded_app
+from tests.conftest import BACKENDS, backend_url, make_key, seeded_app
 
 WRITES = {"post", "put", "patch", "delete"}
 COLLECTIONS = ("sources", "indicators", "segments", "events", "statistics", "targets")
@@ -70,19 +70,11 @@ RELATED = {
 SENT: dict[str, Counter] = {}
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def backend(request, tmp_path_factory):
     """One seeded app per backend for the whole module: the matrix resets nothing between
     requests, it checks what each one changed."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'hostile.sqlite3'}"
-    elif POSTGRES_URL:
-        url = POSTGRES_URL
-    else:
-        pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
-    app = seeded_app(url)
+    app = seeded_app(backend_url(request.param, tmp_path_factory.mktemp("hostile")))
     keys = {"none": None, "read": make_key(app, "read"), "write": make_key(app, "write")}
     state = Matrix(app, keys, request.param)
     SENT[request.param] = state.sent
