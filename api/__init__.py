@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import flask
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import abort
 from marshmallow import ValidationError
-from peewee import OperationalError
+from peewee import PeeweeException
 from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -38,16 +38,17 @@ from api import (
     targets,
 )
 from api.config import Config, from_environment
-from api.errors import Api, handle_database_unavailable, handle_domain_error
+from api.errors import Api, handle_database_error, handle_domain_error
 from api.fields import CODE_PATTERN, ID_PARAMETER, CodeConverter, IdConverter, UTCDateTime
 from models import history
-from models.db import database, open_database
+from models.db import abandon_transaction, database, open_database
 from models.errors import DomainError
 
 RESOURCES = (sources, events, statistics, targets, indicators, segments)
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 READ_METHODS = {"GET", "HEAD"}
 CSV_BODIES = {"imports.Import"}  # the endpoints that also take text/csv
+LARGE_BODIES = {"imports.Import"}  # the endpoints that take up to IMPORT_MAX_BYTES
 CODE_PARAMETER = {"type": "string", "pattern": CODE_PATTERN, "maxLength": 64}
 
 
@@ -90,10 +91,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.before_request(auth.refuse)
     limits.limiter.exempt(health.blp)  # probes come often, and from one address
     app.after_request(limits.add_headers)
+    app.before_request(_allow_large_bodies)
     app.before_request(_require_json_body)
     app.before_request(idempotency.begin)
     app.after_request(idempotency.finish)
-    app.teardown_request(idempotency.release_after_failure)
     app.before_request(_read_as_of)
     app.teardown_request(_read_the_present_again)
     app.teardown_request(_close_connection)
@@ -109,8 +110,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(docs.blp)
     app.register_blueprint(landing.blp)
     app.register_error_handler(DomainError, handle_domain_error)
-    app.register_error_handler(OperationalError, handle_database_unavailable)
-    app.register_error_handler(MaxConnectionsExceeded, handle_database_unavailable)
+    app.register_error_handler(PeeweeException, handle_database_error)
+    app.register_error_handler(MaxConnectionsExceeded, handle_database_error)
     return app
 
 
@@ -186,9 +187,18 @@ def _read_the_present_again(exc):
 
 def _close_connection(exc):
     # A request's connection is taken from the worker's pool on its first query and given
-    # back here. Building the app opens none, so none exists before gunicorn forks.
+    # back here. Building the app opens none, so none exists before gunicorn forks. It goes
+    # back with no transaction open: one a failed request left (idempotency.begin opens one
+    # for the whole request) is rolled back.
+    abandon_transaction()
     if not database.is_closed():
         database.close()
+
+
+def _allow_large_bodies():
+    # Before anything reads the body: the Idempotency-Key's digest does, before the view.
+    if request.endpoint in LARGE_BODIES:
+        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
 
 
 def _require_json_body():

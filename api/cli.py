@@ -8,14 +8,14 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from marshmallow import ValidationError
-from peewee import OperationalError
+from peewee import PeeweeException
 
 from api import create_app, imports
 from api.config import ConfigError, unusable_database
 from api.seed import load_seed
 from api.serving import gunicorn_settings, serve_with_gunicorn
 from models import dump, keys, schema
-from models.db import database
+from models.db import FULL, database, described, fault
 from models.errors import Conflict, NotFound
 from models.tables import TABLES, ApiKey
 
@@ -31,15 +31,27 @@ def _create_app():
 
 
 class Commands(FlaskGroup):
-    """The commands, which stop as a bad setting stops them when the database they name
-    cannot be reached (it does not exist, no server answers), not with a traceback."""
+    """The commands, which stop with one line, not a traceback, as a bad setting stops them:
+    when the database they name cannot be reached (it does not exist, no server answers),
+    goes away while they run, or has no room left to write in."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except OperationalError as error:
+        except PeeweeException as error:
+            kind = fault(error)
+            if kind == FULL:
+                sys.exit(
+                    f"Error: the database's storage is full ({described(error)}). "
+                    "Free some space, then run the command again."
+                )
+            if kind is None:
+                raise  # a bug, with its traceback
             if not database.is_closed():
-                raise  # connected: the failure is the command's, not the setting's
+                sys.exit(
+                    f"Error: the database became unavailable ({described(error)}). "
+                    "Run the command again once it is back."
+                )
             url = ctx.ensure_object(ScriptInfo).load_app().config["DATABASE_URL"]
             sys.exit(f"Error: {unusable_database(url, error)}")
 

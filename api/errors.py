@@ -1,7 +1,6 @@
 """One error path: every failure, ours or Flask's, becomes an RFC 9457 problem response."""
 
 import http
-import sqlite3
 
 import flask_smorest
 from flask import current_app, has_request_context, json
@@ -13,11 +12,10 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from api.observability import count_database_error, request_id
 from api.serving import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_LINE
+from models.db import FULL, described, fault
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 
 PROBLEM_JSON = "application/problem+json"
-# The messages of SQLite errors that pass with time or an operator's fix, not with new code.
-SQLITE_OUTAGES = ("locked", "busy", "unable to open", "disk I/O", "readonly")
 
 STATUS = {NotFound: 404, Conflict: 409, PreconditionFailed: 412, Invalid: 422}
 
@@ -144,7 +142,11 @@ def handle_http_exception(error: HTTPException):
     if isinstance(getattr(error, "original_exception", None), PeeweeException):
         count_database_error(error.original_exception)  # Flask logged it, with its traceback
     if status >= 500:
-        detail = "The server failed to answer this request; the failure has been logged."
+        # Our own words (a probe saying what is down) stand; an unexpected error's are logged.
+        detail = (
+            data.get("message")
+            or "The server failed to answer this request; the failure has been logged."
+        )
     elif status == 422:
         detail = "The request is well-formed but some values are not acceptable."
     elif status == 429:  # flask-limiter describes the limit that was reached
@@ -198,19 +200,25 @@ def _leaves(node, path: tuple):
             yield from _leaves(child, path)
 
 
-def handle_database_unavailable(error: Exception):
-    """A database that cannot be reached, or stays locked, is a temporary outage: a 503.
+def handle_database_error(error: Exception):
+    """A database whose storage is full is a 507; one that cannot be reached, or stays
+    locked, a 503 to retry after a while. Either way the request changed nothing.
 
-    Any other OperationalError (SQLite reports a missing table as one) is a bug: re-raised,
+    Any other database error (SQLite reports a missing table as one) is a bug: re-raised,
     it becomes a logged 500.
     """
-    original = error.__context__  # peewee's error wraps the driver's
-    if isinstance(original, sqlite3.OperationalError) and not any(
-        sign in str(original) for sign in SQLITE_OUTAGES
-    ):
+    kind = fault(error)
+    if kind is None:
         raise error
     count_database_error(error)
-    current_app.logger.error("database unavailable: %s", error)
+    if kind == FULL:
+        current_app.logger.error("database storage full: %s", described(error))
+        return problem(
+            507,
+            "The database's storage is full, so this request changed nothing. "
+            "Reads still work; writes will again once an operator frees space.",
+        )
+    current_app.logger.error("database unavailable: %s", described(error))
     return problem(
         503, "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
     )

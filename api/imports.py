@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import groupby, islice
 from operator import itemgetter
 
-from flask import current_app, request
+from flask import request
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -423,7 +423,6 @@ class Import(MethodView):
         requestBody=REQUEST_BODY,
     )
     def post(self, args):
-        request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
         try:
             if request.mimetype == "text/csv":
                 rows = csv_rows(text_lines(io.BytesIO(request.get_data())))

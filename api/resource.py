@@ -107,6 +107,11 @@ def _document_what_every_operation_shares(
     statuses += [414, 431]
     if blueprint != "health":  # rate limits count every request but the probes (api/limits.py)
         statuses.append(429)
+        # Every operation but the probes reads the database: a 503 while it cannot be reached,
+        # and for a write, a 507 when its storage is full (api/errors.handle_database_error).
+        statuses.append(503)
+        if method.upper() in auth.WRITE_METHODS:
+            statuses.append(507)
     responses = doc.setdefault("responses", {})
     for status in statuses:
         responses.setdefault(status, response_name(status))

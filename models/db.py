@@ -2,15 +2,26 @@
 
 import json
 import os
+import sqlite3
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, reduce
 from operator import and_
 
-from peewee import SQL, DatabaseProxy, Model, RawQuery, SelectBase, SqliteDatabase, ValuesList
+import psycopg
+from peewee import (
+    SQL,
+    DatabaseProxy,
+    Model,
+    PeeweeException,
+    RawQuery,
+    SelectBase,
+    SqliteDatabase,
+    ValuesList,
+)
 from playhouse.db_url import connect, register_database
-from playhouse.pool import PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 # A WITH clause, as SQL and its parameters, that every read of the current context runs
 # under: how a read as of a past instant puts the history tables in place of the current
@@ -189,3 +200,58 @@ def bulk_writing():
 class BaseModel(Model):
     class Meta:
         database = database
+
+
+# Why a database error happened, as the caller should treat it: the database's storage is
+# full (SQLite's SQLITE_FULL, PostgreSQL's class 53 "insufficient resources"), or it cannot be
+# reached or stays locked for now. Both pass with time or an operator's fix, not new code.
+FULL = "full"
+UNAVAILABLE = "unavailable"
+# SQLite says which by its message alone.
+SQLITE_FULL = ("database or disk is full",)
+SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk I/O", "readonly")
+
+
+def fault(error: BaseException) -> str | None:
+    """FULL, UNAVAILABLE, or None for an error that is a bug (a missing table, bad SQL).
+
+    Looks through the errors `error` was raised while handling: when SQLite fills the disk it
+    rolls the transaction back itself, and peewee's attempt to roll back then fails with
+    "cannot rollback - no transaction is active", which hides the real cause.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, sqlite3.Error):
+            if any(sign in str(error) for sign in SQLITE_FULL):
+                return FULL
+            if any(sign in str(error) for sign in SQLITE_UNAVAILABLE):
+                return UNAVAILABLE
+        elif isinstance(error, psycopg.Error):
+            if (error.sqlstate or "").startswith("53"):  # disk full, out of memory, too many
+                return FULL if error.sqlstate == "53100" else UNAVAILABLE
+            if isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
+                return UNAVAILABLE
+        elif isinstance(error, MaxConnectionsExceeded):
+            return UNAVAILABLE
+        error = error.__cause__ or error.__context__
+    return None
+
+
+def described(error: BaseException) -> str:
+    """The first error of `error`'s chain, on one line in the driver's words: not peewee's
+    retelling of it, nor the failed rollback that followed it."""
+    while error.__cause__ or error.__context__:
+        error = error.__cause__ or error.__context__
+    return " ".join(str(error).split())
+
+
+def abandon_transaction() -> None:
+    """Roll back whatever transaction the thread still has open, where its connection may
+    have failed already: SQLite ends a transaction itself when the disk is full, and a lost
+    connection has none left. Either way nothing of it was kept."""
+    while database.in_transaction():
+        try:
+            database.session_rollback()
+        except PeeweeException:
+            pass  # popped all the same: the next turn of the loop sees the rest

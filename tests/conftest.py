@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import sqlite3
 import subprocess
 from types import SimpleNamespace
 
@@ -10,7 +11,7 @@ import pytest
 from api import create_app
 from api.seed import load_seed
 from models import keys
-from models.db import database
+from models.db import SQLITE_OPTIONS, database
 from models.schema import create_schema, drop_schema
 from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
@@ -59,6 +60,22 @@ def seeded_app(database_url: str):
 @pytest.fixture
 def app(database_url):
     return seeded_app(database_url)
+
+
+@pytest.fixture
+def full_sqlite(tmp_path, monkeypatch) -> str:
+    """The URL of a seeded SQLite database that cannot grow by a page: SQLite answers a write
+    that needs one as on a full disk ("database or disk is full"). tests/faults/ fills a
+    real disk."""
+    path = tmp_path / "full.sqlite3"
+    seeded_app(f"sqlite:///{path}")
+    database.close_all()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (pages,) = connection.execute("PRAGMA page_count").fetchone()
+    pragmas = SQLITE_OPTIONS["pragmas"] | {"max_page_count": pages}
+    monkeypatch.setitem(SQLITE_OPTIONS, "pragmas", pragmas)
+    return f"sqlite:///{path}"
 
 
 @pytest.fixture(autouse=True)

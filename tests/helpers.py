@@ -48,3 +48,14 @@ def wait_until_serving(url: str, server: subprocess.Popen, output=lambda: "") ->
 def run_gunicorn(env: dict) -> subprocess.CompletedProcess:
     """gunicorn started as the container starts it, for a start that must fail."""
     return subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+CSV_HEADER = (
+    "indicator,region,segment,period,value,change_pct,change_basis,source_id,event_id,quote"
+)
+
+
+def statistics_csv(rows: int, region: str = "JP") -> str:
+    """An import of `rows` new yearly statistics of the seed's indicator, one per year."""
+    lines = (f"vehicle_exports,{region},total,{1000 + n},{n + 1},,,1,,\n" for n in range(rows))
+    return f"{CSV_HEADER}\n" + "".join(lines)

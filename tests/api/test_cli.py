@@ -13,7 +13,7 @@ from api.cli import main
 from models.schema import drop_schema
 from models.tables import Statistic
 from tests.api.test_openapi import COMMITTED
-from tests.helpers import CONSOLE_SCRIPT, free_port, wait_until_serving
+from tests.helpers import CONSOLE_SCRIPT, free_port, statistics_csv, wait_until_serving
 
 
 @pytest.fixture
@@ -212,6 +212,17 @@ def test_an_import_that_cannot_be_read_fails_in_one_line(
     assert said in lines[0] and lines[-1].startswith("Error: ") and len(lines) <= 2
     with app.app_context():
         assert not Statistic.select().where(Statistic.region == "JP").exists()
+
+
+def test_an_import_onto_a_full_disk_fails_in_one_line(full_sqlite, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text(statistics_csv(2000))
+    result = CliRunner().invoke(main, ["import", str(path)], env={"DATABASE_URL": full_sqlite})
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines() == [
+        "Error: the database's storage is full (database or disk is full). "
+        "Free some space, then run the command again."
+    ]
 
 
 @pytest.mark.parametrize(

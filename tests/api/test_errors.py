@@ -5,6 +5,8 @@ import logging
 import pytest
 
 from api import create_app
+from tests.conftest import make_key
+from tests.helpers import count, statistics_csv
 
 PROBLEM = "application/problem+json"
 
@@ -80,13 +82,16 @@ def test_unexpected_exception_is_500_without_internals_and_logged(database_url, 
     assert "secret connection string" in caplog.text
 
 
-def test_unreachable_database_is_503_problem_and_not_ready():
+def test_unreachable_database_is_503_problem_and_not_ready(caplog):
     app = create_app({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
     client = app.test_client()
     response = client.get("/v1/statistics")
     assert_problem(response, 503)
     assert response.headers["Retry-After"]
-    assert_problem(client.get("/readyz"), 503)
+    with caplog.at_level(logging.WARNING):
+        body = assert_problem(client.get("/readyz"), 503)
+    assert body["detail"] == "Not ready: the database cannot be reached."
+    assert "not ready: the database cannot be reached: connection" in caplog.text
     assert client.get("/healthz").status_code == 200
 
 
@@ -99,8 +104,34 @@ def test_a_database_without_its_tables_is_not_ready_and_errors_are_500(tmp_path)
         {"DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "PROPAGATE_EXCEPTIONS": False}
     )
     client = app.test_client()
-    assert_problem(client.get("/readyz"), 503)
+    body = assert_problem(client.get("/readyz"), 503)
+    assert "no schema (run `industry-facts db upgrade`)" in body["detail"]
     # Not a passing outage, so no Retry-After: a bug or a missing `industry-facts init-db`.
     response = client.get("/v1/statistics")
     assert_problem(response, 500)
     assert "Retry-After" not in response.headers
+
+
+def test_a_full_disk_is_507_logged_as_such_and_reads_go_on(full_sqlite, caplog):
+    app = create_app({"DATABASE_URL": full_sqlite, "PROPAGATE_EXCEPTIONS": False})
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {make_key(app, 'write')}"
+    headers = {"Content-Type": "text/csv"}
+    with caplog.at_level(logging.ERROR):
+        response = client.post("/v1/import", data=statistics_csv(2000), headers=headers)
+    body = assert_problem(response, 507)
+    assert "storage is full" in body["detail"]
+    # The real cause, not the failed rollback SQLite's own rollback made of it.
+    assert "database storage full: database or disk is full" in caplog.text
+    assert "cannot rollback" not in caplog.text
+    assert client.get("/v1/statistics").status_code == 200
+    assert count(client, "statistics") == 4
+
+
+def test_a_probe_with_a_key_does_not_look_it_up():
+    # Liveness says the process is alive, whatever the database: no key is checked on it.
+    app = create_app({"DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"})
+    client = app.test_client()
+    for key in ("ifk_unknown", "ifk_0123abcd_" + "x" * 40):
+        response = client.get("/healthz", headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200

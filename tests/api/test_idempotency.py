@@ -1,11 +1,14 @@
-"""Idempotency-Key: a retry replays the first response; a changed or early retry is refused."""
+"""Idempotency-Key: a retry replays the first response, or runs again if the first failed."""
 
+import concurrent.futures
+import threading
 from datetime import timedelta
 
+import psycopg
 import pytest
+from peewee import OperationalError
 
 from models import idempotency, records
-from models.errors import Conflict
 from models.tables import IdempotentRequest, Source, utc_now
 from tests.conftest import make_key
 from tests.helpers import count
@@ -43,13 +46,58 @@ def test_the_same_key_with_another_body_is_422(client):
     assert count(client, "sources") == 2
 
 
-def test_a_retry_while_the_first_still_runs_is_409(app, client):
+def test_a_retry_while_the_first_still_runs_waits_for_it_and_replays_its_answer(
+    app, client, monkeypatch
+):
+    running, go_on = threading.Event(), threading.Event()
+    create = records.create
+
+    def slow(model, data):
+        running.set()
+        go_on.wait(timeout=30)
+        return create(model, data)
+
+    monkeypatch.setattr(records, "create", slow)
+    first = concurrent.futures.ThreadPoolExecutor(1).submit(post, client)
+    assert running.wait(timeout=30)
+    retry = concurrent.futures.ThreadPoolExecutor(1).submit(post, client)
+    with pytest.raises(concurrent.futures.TimeoutError):
+        retry.result(timeout=0.5)  # held on the writers' lock, not answered 409
+    go_on.set()
+    first, retry = first.result(timeout=30), retry.result(timeout=30)
+    assert first.status_code == retry.status_code == 201
+    assert retry.json == first.json and retry.headers["Idempotent-Replayed"] == "true"
+    assert count(client, "sources") == 2
+
+
+def test_a_claim_whose_request_never_finished_is_free_again(app, client):
+    # What an older version, which committed claims at once, left when a worker died.
     owner = client.environ_base["HTTP_AUTHORIZATION"].split("_")[1]
     with app.app_context():
         IdempotentRequest.create(owner=owner, key="k-1", fingerprint="0" * 64)
     response = post(client)
-    assert response.status_code == 409 and "still running" in response.json["detail"]
+    assert response.status_code == 201 and "Idempotent-Replayed" not in response.headers
+    assert count(client, "sources") == 2
+
+
+def test_a_database_lost_before_the_answer_is_kept_is_503_and_keeps_nothing(
+    app, client, monkeypatch
+):
+    # The write and its claim commit together, with the answer, or not at all: a client told
+    # to retry finds the key free and its record not stored.
+    def lost(*args):
+        try:
+            raise psycopg.OperationalError("the connection is closed")
+        except psycopg.OperationalError as error:
+            raise OperationalError(*error.args) from error  # as peewee wraps it
+
+    monkeypatch.setattr(idempotency, "complete", lost)
+    response = post(client)
+    assert response.status_code == 503 and response.headers["Retry-After"]
     assert count(client, "sources") == 1
+    monkeypatch.undo()
+    assert post(client).status_code == 201
+    assert count(client, "sources") == 2
 
 
 def test_keys_expire(app, client):
@@ -90,15 +138,6 @@ def test_a_key_that_is_not_1_to_255_printable_characters_is_400(client, key):
         {"header": "Idempotency-Key", "detail": response.json["detail"]}
     ]
     assert count(client, "sources") == 1
-
-
-def test_a_claim_released_before_a_retry_reads_it_is_409(app, client, monkeypatch):
-    # The first request failed and freed its key between the retry's insert and its read.
-    with app.app_context():
-        IdempotentRequest.create(owner="x", key="k", fingerprint="f", created_at=utc_now())
-    monkeypatch.setattr(IdempotentRequest, "get_or_none", lambda *where: None)
-    with app.app_context(), pytest.raises(Conflict):
-        idempotency.claim("x", "k", "f", timedelta(hours=1))
 
 
 def test_a_patch_without_if_match_is_428_and_leaves_the_key_unclaimed(client):

@@ -1,9 +1,24 @@
 """The database: write transactions that take turns, and the helpers for bulk work."""
 
+import sqlite3
 import threading
 import time
 
-from models.db import among, database, insert_rows, is_sqlite, one_of
+import psycopg
+import pytest
+from peewee import OperationalError
+
+from models.db import (
+    FULL,
+    UNAVAILABLE,
+    among,
+    database,
+    described,
+    fault,
+    insert_rows,
+    is_sqlite,
+    one_of,
+)
 from models.tables import Segment, Source, Statistic
 
 
@@ -68,3 +83,66 @@ def test_write_transactions_take_turns(app):
         for thread in threads:
             thread.join()
     assert order == ["first began", "first ended", "second began"]
+
+
+def _raised(*chain: BaseException) -> BaseException:
+    """The last of `chain`, raised while handling the one before it, as a driver's error is."""
+    error = None
+    for step in chain:
+        try:
+            try:
+                if error is not None:
+                    raise error
+            finally:
+                raise step
+        except BaseException as caught:  # noqa: BLE001 (building the chain)
+            error = caught
+    return error
+
+
+@pytest.mark.parametrize(
+    ("chain", "expected"),
+    [
+        # SQLite rolled back on its own; peewee's rollback then failed and hid the cause.
+        (
+            [
+                sqlite3.OperationalError("database or disk is full"),
+                OperationalError("database or disk is full"),
+                sqlite3.OperationalError("cannot rollback - no transaction is active"),
+                OperationalError("cannot rollback - no transaction is active"),
+            ],
+            FULL,
+        ),
+        ([sqlite3.OperationalError("database is locked"), OperationalError("locked")], UNAVAILABLE),
+        ([psycopg.errors.DiskFull("could not extend file"), OperationalError("x")], FULL),
+        (
+            [psycopg.OperationalError("the connection is closed"), OperationalError("x")],
+            UNAVAILABLE,
+        ),
+        ([psycopg.errors.TooManyConnections("too many clients")], UNAVAILABLE),
+        # Bugs, not faults: they stay 500s.
+        ([sqlite3.OperationalError("no such table: source"), OperationalError("x")], None),
+        ([psycopg.errors.UndefinedTable("relation does not exist")], None),
+        ([OperationalError("Attempting to close database while transaction is open.")], None),
+    ],
+    ids=[
+        "sqlite full",
+        "sqlite locked",
+        "pg disk full",
+        "pg lost",
+        "pg slots",
+        "sqlite bug",
+        "pg bug",
+        "peewee bug",
+    ],
+)
+def test_fault_tells_a_full_or_unreachable_database_from_a_bug(chain, expected):
+    assert fault(_raised(*chain)) == expected
+
+
+def test_described_gives_the_first_error_of_the_chain():
+    error = _raised(
+        sqlite3.OperationalError("database or disk\nis full"),
+        OperationalError("cannot rollback - no transaction is active"),
+    )
+    assert described(error) == "database or disk is full"
