@@ -311,7 +311,7 @@ class IdempotentRequest(BaseModel):
     key = CharField(255)
     fingerprint = CharField(64)  # of the method, path and body
     created_at = DateTimeField(default=utc_now, index=True)
-    status = IntegerField(null=True)  # None while the first request is still running
+    status = IntegerField(null=True)  # None only in claims an older version left (idempotency.py)
     headers = TextField(null=True)
     body = TextField(null=True)
 
