@@ -86,7 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     # one we take; only then a claim on its Idempotency-Key.
     app.before_request(auth.authenticate)
     app.teardown_request(auth.forget_the_actor)
-    limits.limiter.init_app(app)
+    limits.init_app(app)
     app.before_request(auth.refuse)
     limits.limiter.exempt(health.blp)  # probes come often, and from one address
     app.after_request(limits.add_headers)

@@ -1,9 +1,11 @@
 """Small helpers the tests share: reading the API, and starting servers outside the process."""
 
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -48,3 +50,28 @@ def wait_until_serving(url: str, server: subprocess.Popen, output=lambda: "") ->
 def run_gunicorn(env: dict) -> subprocess.CompletedProcess:
     """gunicorn started as the container starts it, for a start that must fail."""
     return subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@contextlib.contextmanager
+def silent_server():
+    """A port that accepts connections and never answers on them, as a hung Redis does."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)  # to see `closing` soon: a blocked accept() would not
+    closing = threading.Event()
+    accepted = []
+
+    def accept():
+        while not closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        closing.set()
+        thread.join()
+        listener.close()
+        for connection in accepted:
+            connection.close()
