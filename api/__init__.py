@@ -88,7 +88,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.teardown_request(auth.forget_the_actor)
     limits.init_app(app)
     app.before_request(auth.refuse)
-    limits.limiter.exempt(health.blp)  # probes come often, and from one address
     app.after_request(limits.add_headers)
     app.before_request(_require_json_body)
     app.before_request(idempotency.begin)

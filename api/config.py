@@ -52,8 +52,9 @@ class Config:
     RATE_LIMIT_ANONYMOUS = "600 per minute"
     RATE_LIMIT_KEY = "6000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
-    # Seconds to connect to the shared store, and to wait for each of its answers: a request
-    # waits about this long, once, for a store that fails or stays silent (no retries).
+    # Seconds to connect to the shared store, and to wait for each of its answers (without
+    # retrying): a request waits at most twice this on a store that fails or stays silent,
+    # since flask-limiter tries the store once more as it falls back to memory.
     RATELIMIT_STORAGE_TIMEOUT = 0.2
     # Limits protect the service, and must not take it down: while the shared store fails,
     # each worker counts in memory (flask-limiter tries the store again after 1, 2, 4 ...

@@ -11,12 +11,14 @@ import sys
 import threading
 import time
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import StorageError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from api import health
 
 # flask-limiter's line when its fallback finds the store answering again.
 RECOVERED = "Rate limit storage recovered"
@@ -39,6 +41,13 @@ def _limit() -> str:
 
 # One limiter for the process: gunicorn runs one app per worker.
 limiter = Limiter(key_func=_caller, application_limits=[_limit], headers_enabled=False)
+
+
+@limiter.request_filter
+def _is_probe() -> bool:
+    # Probes come often, from one address, and must answer while the store hangs: unlike
+    # exempt(), a filter spares them even flask-limiter's tries of a store that failed.
+    return request.blueprint == health.blp.name
 
 
 def init_app(app: Flask) -> None:

@@ -54,7 +54,8 @@ def run_gunicorn(env: dict) -> subprocess.CompletedProcess:
 
 @contextlib.contextmanager
 def silent_server():
-    """A port that accepts connections and never answers on them, as a hung Redis does."""
+    """A port that accepts connections and never answers on them, as a hung Redis does; and
+    the connections it accepted."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.1)  # to see `closing` soon: a blocked accept() would not
     closing = threading.Event()
@@ -68,10 +69,21 @@ def silent_server():
     thread = threading.Thread(target=accept, daemon=True)
     thread.start()
     try:
-        yield listener.getsockname()[1]
+        yield listener.getsockname()[1], accepted
     finally:
         closing.set()
         thread.join()
         listener.close()
         for connection in accepted:
             connection.close()
+
+
+@contextlib.contextmanager
+def failing_redis(kind: str):
+    """The URL of a Redis that is `refusing` connections, or `silent`: accepting them and
+    never answering."""
+    if kind == "refusing":
+        yield f"redis://127.0.0.1:{free_port()}"  # nothing listens there
+    else:
+        with silent_server() as (port, _):
+            yield f"redis://127.0.0.1:{port}"

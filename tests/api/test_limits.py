@@ -1,6 +1,5 @@
 """Rate limits per key and per address, in memory or in Redis, answered as 429 problems."""
 
-import contextlib
 import json
 import os
 import re
@@ -14,7 +13,7 @@ from api.limits import limiter, outage
 from api.observability import configure_logging
 from models import keys
 from tests.conftest import make_key
-from tests.helpers import free_port, silent_server
+from tests.helpers import failing_redis, free_port, silent_server
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
@@ -128,16 +127,6 @@ def unreliable(app, capsys):
     assert not outage.failing, logged
 
 
-@contextlib.contextmanager
-def failing_store(kind: str):
-    """The URL of a Redis that refuses connections, or of one that accepts and stays silent."""
-    if kind == "refusing":
-        yield f"redis://127.0.0.1:{free_port()}"  # nothing listens there
-    else:
-        with silent_server() as port:
-            yield f"redis://127.0.0.1:{port}"
-
-
 def get_many(client, count: int = 40, threads: int = 4) -> list[int]:
     with ThreadPoolExecutor(threads) as pool:
         return list(pool.map(lambda _: client.get("/v1/sources").status_code, range(count)))
@@ -166,7 +155,7 @@ def outage_lines(logged: str) -> list[str]:
 )
 def test_a_failing_store_lets_requests_through_and_is_logged_once(unreliable, capsys, kind, cause):
     started = time.monotonic()
-    with failing_store(kind) as url:
+    with failing_redis(kind) as url:
         statuses = get_many(unreliable(url))
     assert statuses == [200] * 40
     assert time.monotonic() - started < 5  # a silent store held each request for ever
@@ -176,7 +165,7 @@ def test_a_failing_store_lets_requests_through_and_is_logged_once(unreliable, ca
 
 
 def test_the_log_says_when_the_store_answers_again(unreliable, capsys):
-    with failing_store("silent") as url:
+    with failing_redis("silent") as url:
         get_many(unreliable(url))
     back = unreliable("memory://")  # answers from now on
     logged = service_log_after(back, capsys, lambda: not outage.failing)
@@ -184,6 +173,18 @@ def test_the_log_says_when_the_store_answers_again(unreliable, capsys):
     assert "Rate limit storage failed (TimeoutError" in failed
     back_again = r"answers again after \d+\.\d s; \d+ requests passed uncounted \[request "
     assert re.search(back_again, recovered)
+
+
+def test_probes_never_wait_on_the_store(unreliable):
+    with silent_server() as (port, accepted):
+        client = unreliable(f"redis://127.0.0.1:{port}")
+        assert client.get("/v1/sources").status_code == 200  # the store fails, and is retried
+        tried = len(accepted)
+        deadline = time.monotonic() + 2.5  # past flask-limiter's next try, at 2 s
+        while time.monotonic() < deadline:
+            assert client.get("/healthz").status_code == 200
+            time.sleep(0.1)
+        assert len(accepted) == tried
 
 
 def test_while_the_store_fails_each_worker_counts_in_memory(unreliable):
