@@ -209,7 +209,6 @@ def test_the_outage_log_follows_log_format(unreliable, capsys):
 
 
 def test_the_store_is_given_short_timeouts_and_no_retries(app):
-    limiter.init_app(app)
     options = app.config["RATELIMIT_STORAGE_OPTIONS"]
     assert options["socket_connect_timeout"] == options["socket_timeout"] == 0.2
     assert options["retry"].get_retries() == 0
