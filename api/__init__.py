@@ -87,9 +87,8 @@ def create_app(config: dict | None = None) -> Flask:
     # one we take; only then a claim on its Idempotency-Key.
     app.before_request(auth.authenticate)
     app.teardown_request(auth.forget_the_actor)
-    limits.limiter.init_app(app)
+    limits.init_app(app)
     app.before_request(auth.refuse)
-    limits.limiter.exempt(health.blp)  # probes come often, and from one address
     app.after_request(limits.add_headers)
     app.before_request(_allow_large_bodies)
     app.before_request(_require_json_body)

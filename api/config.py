@@ -52,8 +52,14 @@ class Config:
     RATE_LIMIT_ANONYMOUS = "600 per minute"
     RATE_LIMIT_KEY = "6000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
-    # When the shared store (Redis) cannot be reached, requests pass uncounted, and
-    # flask-limiter logs why: limits protect the service, and must not take it down.
+    # Seconds to connect to the shared store, and to wait for each of its answers (without
+    # retrying): a request waits at most twice this on a store that fails or stays silent,
+    # since flask-limiter tries the store once more as it falls back to memory.
+    RATELIMIT_STORAGE_TIMEOUT = 0.2
+    # Limits protect the service, and must not take it down: while the shared store fails,
+    # each worker counts in memory (flask-limiter tries the store again after 1, 2, 4 ...
+    # 32 s), requests caught waiting on it as it failed pass uncounted, and the log says so.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_ENABLED = True
     IDEMPOTENCY_TTL_HOURS = 24
@@ -185,6 +191,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], object]]] = {
     "RATE_LIMIT_ANONYMOUS": ("RATE_LIMIT_ANONYMOUS", rate_limit),
     "RATE_LIMIT_KEY": ("RATE_LIMIT_KEY", rate_limit),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", ratelimit_storage),
+    "RATELIMIT_STORAGE_TIMEOUT": ("RATELIMIT_STORAGE_TIMEOUT", positive_number),
     "RATELIMIT_ENABLED": ("RATELIMIT_ENABLED", boolean),
     "IDEMPOTENCY_TTL_HOURS": ("IDEMPOTENCY_TTL_HOURS", positive_number),
     "IMPORT_MAX_BYTES": ("IMPORT_MAX_BYTES", positive_int),

@@ -143,7 +143,9 @@ def served(request, tmp_path_factory):
 
 
 @contextlib.contextmanager
-def served_on(database_url: str, log_dir):
+def served_on(database_url: str, log_dir, settings: dict | None = None):
+    """`industry-facts serve` on `database_url`, with `settings` added to its environment:
+    its `url`, `env`, a key of each scope, and its log (the `log()` tail, the `log_path`)."""
     port = free_port()
     unlimited = "1000000 per minute"  # the clients of these servers send thousands of requests
     env = os.environ | {
@@ -154,7 +156,9 @@ def served_on(database_url: str, log_dir):
         "RATE_LIMIT_KEY": unlimited,
         "LOG_LEVEL": "warning",
     }
-    log = open(log_dir / "server.log", "w+")  # noqa: SIM115 (closed below, after the server)
+    env |= settings or {}
+    log_path = log_dir / "server.log"
+    log = open(log_path, "w+")  # noqa: SIM115 (closed below, after the server)
     server = subprocess.Popen(
         [CONSOLE_SCRIPT, "serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
@@ -167,7 +171,9 @@ def served_on(database_url: str, log_dir):
     try:
         wait_until_serving(url, server, output)
         keys = {scope: cli_key(env, scope) for scope in ("read", "write")}
-        yield SimpleNamespace(url=url, database_url=database_url, env=env, keys=keys, log=output)
+        yield SimpleNamespace(
+            url=url, database_url=database_url, env=env, keys=keys, log=output, log_path=log_path
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,9 +1,11 @@
 """Small helpers the tests share: reading the API, and starting servers outside the process."""
 
+import contextlib
 import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -59,3 +61,40 @@ def statistics_csv(rows: int, region: str = "JP") -> str:
     """An import of `rows` new yearly statistics of the seed's indicator, one per year."""
     lines = (f"vehicle_exports,{region},total,{1000 + n},{n + 1},,,1,,\n" for n in range(rows))
     return f"{CSV_HEADER}\n" + "".join(lines)
+
+
+@contextlib.contextmanager
+def silent_server():
+    """A port that accepts connections and never answers on them, as a hung Redis does; and
+    the connections it accepted."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)  # to see `closing` soon: a blocked accept() would not
+    closing = threading.Event()
+    accepted = []
+
+    def accept():
+        while not closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], accepted
+    finally:
+        closing.set()
+        thread.join()
+        listener.close()
+        for connection in accepted:
+            connection.close()
+
+
+@contextlib.contextmanager
+def failing_redis(kind: str):
+    """The URL of a Redis that is `refusing` connections, or `silent`: accepting them and
+    never answering."""
+    if kind == "refusing":
+        yield f"redis://127.0.0.1:{free_port()}"  # nothing listens there
+    else:
+        with silent_server() as (port, _):
+            yield f"redis://127.0.0.1:{port}"

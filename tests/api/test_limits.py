@@ -1,13 +1,19 @@
 """Rate limits per key and per address, in memory or in Redis, answered as 429 problems."""
 
+import json
 import os
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from api import create_app
-from api.limits import limiter
+from api.limits import limiter, outage
+from api.observability import configure_logging
 from models import keys
 from tests.conftest import make_key
+from tests.helpers import failing_redis, free_port, silent_server
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
@@ -105,12 +111,107 @@ def test_health_probes_are_not_limited(limited):
     assert {client.get("/healthz").status_code for _ in range(5)} == {200}
 
 
-def test_a_store_that_cannot_be_reached_lets_requests_through(app, caplog):
-    app.config.update(RATELIMIT_STORAGE_URI="redis://127.0.0.1:1")  # nothing listens there
-    limiter.init_app(app)
-    response = app.test_client().get("/v1/sources")
-    assert response.status_code == 200
-    assert "Failed to rate limit" in caplog.text
+@pytest.fixture
+def unreliable(app, capsys):
+    """`count_in(url)`: the app counting its requests in the store at `url`, which fails.
+    Afterwards it counts in memory again, once flask-limiter has found that out: it keeps
+    its fallback across apps (a gunicorn worker has only one)."""
+
+    def count_in(url: str, limit: str = "1000 per minute"):  # counted, never reached
+        app.config.update(RATELIMIT_STORAGE_URI=url, RATE_LIMIT_ANONYMOUS=limit)
+        limiter.init_app(app)
+        return app.test_client()
+
+    yield count_in
+    logged = service_log_after(count_in("memory://"), capsys, lambda: not outage.failing)
+    assert not outage.failing, logged
+
+
+def get_many(client, count: int = 40, threads: int = 4) -> list[int]:
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda _: client.get("/v1/sources").status_code, range(count)))
+
+
+def service_log_after(client, capsys, done, seconds: float = 40) -> str:
+    """What the service logged (its handler writes to stderr) while `client` asked for a
+    page every 0.1 s until `done()`: flask-limiter tries a failed store again after 1, 2,
+    4 ... 32 s, on a request."""
+    logged = capsys.readouterr().err
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        assert client.get("/v1/sources").status_code == 200
+        logged += capsys.readouterr().err
+        time.sleep(0.1)
+    return logged
+
+
+def outage_lines(logged: str) -> list[str]:
+    return [line for line in logged.splitlines() if " api.limits: " in line]
+
+
+@pytest.mark.parametrize(
+    ("kind", "cause"),
+    [("refusing", "ConnectionError: Error 111"), ("silent", "TimeoutError: Timeout reading")],
+)
+def test_a_failing_store_lets_requests_through_and_is_logged_once(unreliable, capsys, kind, cause):
+    started = time.monotonic()
+    with failing_redis(kind) as url:
+        statuses = get_many(unreliable(url))
+    assert statuses == [200] * 40
+    assert time.monotonic() - started < 5  # a silent store held each request for ever
+    [line] = outage_lines(capsys.readouterr().err)
+    assert f"[WARNING] api.limits: Rate limit storage failed ({cause}" in line
+    assert "): this worker counts in memory until it answers [request " in line
+
+
+def test_the_log_says_when_the_store_answers_again(unreliable, capsys):
+    with failing_redis("silent") as url:
+        get_many(unreliable(url))
+    back = unreliable("memory://")  # answers from now on
+    logged = service_log_after(back, capsys, lambda: not outage.failing)
+    failed, recovered = outage_lines(logged)
+    assert "Rate limit storage failed (TimeoutError" in failed
+    back_again = r"answers again after \d+\.\d s; \d+ requests passed uncounted \[request "
+    assert re.search(back_again, recovered)
+
+
+def test_probes_never_wait_on_the_store(unreliable):
+    with silent_server() as (port, accepted):
+        client = unreliable(f"redis://127.0.0.1:{port}")
+        assert client.get("/v1/sources").status_code == 200  # the store fails, and is retried
+        tried = len(accepted)
+        deadline = time.monotonic() + 2.5  # past flask-limiter's next try, at 2 s
+        while time.monotonic() < deadline:
+            assert client.get("/healthz").status_code == 200
+            time.sleep(0.1)
+        assert len(accepted) == tried
+
+
+def test_while_the_store_fails_each_worker_counts_in_memory(unreliable):
+    client = unreliable(f"redis://127.0.0.1:{free_port()}", limit="3 per minute")
+    statuses = [client.get("/v1/sources").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+
+
+def test_the_outage_log_follows_log_format(unreliable, capsys):
+    configure_logging("json", "info")
+    try:
+        get_many(unreliable(f"redis://127.0.0.1:{free_port()}"), count=4)
+        [entry] = [
+            json.loads(line)
+            for line in capsys.readouterr().err.splitlines()
+            if '"api.limits"' in line
+        ]
+    finally:
+        configure_logging("text", "info")
+    assert entry["level"] == "WARNING"
+    assert entry["cause"].startswith("ConnectionError: Error 111")
+
+
+def test_the_store_is_given_short_timeouts_and_no_retries(app):
+    options = app.config["RATELIMIT_STORAGE_OPTIONS"]
+    assert options["socket_connect_timeout"] == options["socket_timeout"] == 0.2
+    assert options["retry"].get_retries() == 0
 
 
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota(app):
