@@ -2,9 +2,14 @@
 
 import threading
 import time
+from pathlib import Path
 
-from models.db import among, database, insert_rows, is_sqlite, one_of
+import pytest
+
+from api import imports
+from models.db import SQLITE_OPTIONS, among, database, insert_rows, is_sqlite, one_of
 from models.tables import Segment, Source, Statistic
+from tests.conftest import backend_url, seeded_app
 
 
 def test_insert_rows_returns_the_keys_and_fills_in_defaults(app):
@@ -68,3 +73,45 @@ def test_write_transactions_take_turns(app):
         for thread in threads:
             thread.join()
     assert order == ["first began", "first ended", "second began"]
+
+
+# A bulk write grows SQLite's write-ahead log to hold all of it: 20,000 rows take some 30 MB.
+IMPORTED_ROWS = 20_000
+
+
+def statistics_csv(rows: int) -> list[str]:
+    """CSV lines of `rows` new statistics of the seed's indicator, segment and source."""
+    months = (f"{year}-{month:02}" for year in range(1000, 9999) for month in range(1, 13))
+    lines = ["indicator,region,segment,period,value,source_id\n"]
+    lines += [f"vehicle_exports,DE,total,{next(months)},{n},1\n" for n in range(rows)]
+    return lines
+
+
+def write_ahead_log(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///") + "-wal")
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    return seeded_app(backend_url("sqlite", tmp_path))
+
+
+def test_a_bulk_write_leaves_the_write_ahead_log_empty(sqlite_app):
+    with sqlite_app.app_context():
+        report = imports.run(imports.csv_rows(statistics_csv(IMPORTED_ROWS)))
+        assert report["created"] == {"statistics": IMPORTED_ROWS}
+        assert write_ahead_log(sqlite_app.config["DATABASE_URL"]).stat().st_size == 0
+
+
+def test_a_bulk_write_in_a_longer_transaction_leaves_the_log_bounded_after_it(sqlite_app):
+    # As a request with an Idempotency-Key runs its import: the log cannot be emptied while
+    # the transaction is open, and is cut back to the limit after the next write.
+    limit = SQLITE_OPTIONS["pragmas"]["journal_size_limit"]
+    log = write_ahead_log(sqlite_app.config["DATABASE_URL"])
+    with sqlite_app.app_context():
+        with database.atomic():
+            imports.run(imports.csv_rows(statistics_csv(IMPORTED_ROWS)))
+        assert log.stat().st_size > limit  # what there is to bound
+        with database.atomic():
+            Source.update(title="after").where(Source.id == 1).execute()
+        assert log.stat().st_size <= limit
