@@ -26,6 +26,14 @@ def count(client, collection: str) -> int:
     return json.loads(response.headers["X-Pagination"])["total"]
 
 
+def statistics_csv(rows: int, region: str = "DE") -> str:
+    """A CSV import of `rows` new statistics, one a month from the year 1000, for the seed's
+    indicator, segment and source."""
+    months = (f"{year}-{month:02}" for year in range(1000, 9999) for month in range(1, 13))
+    lines = [f"vehicle_exports,{region},total,{next(months)},{n},1\n" for n in range(rows)]
+    return "indicator,region,segment,period,value,source_id\n" + "".join(lines)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

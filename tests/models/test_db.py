@@ -1,5 +1,6 @@
 """The database: write transactions that take turns, and the helpers for bulk work."""
 
+import io
 import threading
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ from api import imports
 from models.db import SQLITE_OPTIONS, among, database, insert_rows, is_sqlite, one_of
 from models.tables import Segment, Source, Statistic
 from tests.conftest import backend_url, seeded_app
+from tests.helpers import statistics_csv
 
 
 def test_insert_rows_returns_the_keys_and_fills_in_defaults(app):
@@ -79,14 +81,6 @@ def test_write_transactions_take_turns(app):
 IMPORTED_ROWS = 20_000
 
 
-def statistics_csv(rows: int) -> list[str]:
-    """CSV lines of `rows` new statistics of the seed's indicator, segment and source."""
-    months = (f"{year}-{month:02}" for year in range(1000, 9999) for month in range(1, 13))
-    lines = ["indicator,region,segment,period,value,source_id\n"]
-    lines += [f"vehicle_exports,DE,total,{next(months)},{n},1\n" for n in range(rows)]
-    return lines
-
-
 def write_ahead_log(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///") + "-wal")
 
@@ -98,7 +92,7 @@ def sqlite_app(tmp_path):
 
 def test_a_bulk_write_leaves_the_write_ahead_log_empty(sqlite_app):
     with sqlite_app.app_context():
-        report = imports.run(imports.csv_rows(statistics_csv(IMPORTED_ROWS)))
+        report = imports.run(imports.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
         assert report["created"] == {"statistics": IMPORTED_ROWS}
         assert write_ahead_log(sqlite_app.config["DATABASE_URL"]).stat().st_size == 0
 
@@ -110,7 +104,7 @@ def test_a_bulk_write_in_a_longer_transaction_leaves_the_log_bounded_after_it(sq
     log = write_ahead_log(sqlite_app.config["DATABASE_URL"])
     with sqlite_app.app_context():
         with database.atomic():
-            imports.run(imports.csv_rows(statistics_csv(IMPORTED_ROWS)))
+            imports.run(imports.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
         assert log.stat().st_size > limit  # what there is to bound
         with database.atomic():
             Source.update(title="after").where(Source.id == 1).execute()
