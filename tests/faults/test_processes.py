@@ -139,25 +139,33 @@ def post_import(server, body: bytes, idempotency_key: str | None = None):
 
 def process_serving(server_url: str, client_port: int) -> int:
     """The process (a gunicorn worker) holding the server's end of the connection from
-    `client_port`: its socket's inode in /proc/net/tcp, then the process with it open."""
+    `client_port`, once one has accepted it: its socket's inode in /proc/net/tcp (0 until
+    accepted), then the process with that socket open."""
     server_port = urlsplit(server_url).port
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for inode in connection_inodes(server_port, client_port):
+            for pid in filter(str.isdigit, os.listdir("/proc")):
+                try:
+                    descriptors = os.listdir(f"/proc/{pid}/fd")
+                    socket = f"socket:[{inode}]"
+                    if any(os.readlink(f"/proc/{pid}/fd/{fd}") == socket for fd in descriptors):
+                        return int(pid)
+                except OSError:  # a process that ended meanwhile
+                    continue
+        time.sleep(0.05)
+    raise AssertionError(f"no process accepted the connection from port {client_port}")
+
+
+def connection_inodes(server_port: int, client_port: int) -> list[str]:
     with open("/proc/net/tcp") as table:
-        for line in list(table)[1:]:
-            fields = line.split()
-            local, remote = (int(address.split(":")[1], 16) for address in fields[1:3])
-            if (local, remote) == (server_port, client_port):
-                socket = f"socket:[{fields[9]}]"
-                break
-        else:
-            raise AssertionError(f"no connection from port {client_port}")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            descriptors = os.listdir(f"/proc/{pid}/fd")
-            if any(os.readlink(f"/proc/{pid}/fd/{fd}") == socket for fd in descriptors):
-                return int(pid)
-        except OSError:  # a process that ended meanwhile
-            continue
-    raise AssertionError(f"no process holds {socket}")
+        rows = [line.split() for line in list(table)[1:]]
+    return [
+        fields[9]
+        for fields in rows
+        if [int(address.split(":")[1], 16) for address in fields[1:3]] == [server_port, client_port]
+        and fields[9] != "0"
+    ]
 
 
 def parent_of(pid: int) -> int:
