@@ -39,7 +39,7 @@ OTHER_METHOD = "other"
 # C0 controls, DEL, C1 controls and Unicode's line and paragraph separators. A backslash is
 # escaped too, so that an escape in the log always stands for the character it names.
 UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\\]")
-# Seconds; the default buckets, and the timeout that cuts an import off (GUNICORN_TIMEOUT).
+# Seconds; the default buckets, and 30 s for the long imports.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30)
 
 access_log = logging.getLogger(f"{LOGGER}.access")

@@ -26,6 +26,7 @@ SERVER_ENVIRONMENT = {
     "WEB_CONCURRENCY": (2, positive_int),
     "GUNICORN_THREADS": (4, positive_int),
     "GUNICORN_TIMEOUT": (30, positive_int),
+    "GUNICORN_GRACEFUL_TIMEOUT": (20, positive_int),
     "ACCESS_LOG": (None, str),  # None: off, since the app logs each request itself
     "PROMETHEUS_MULTIPROC_DIR": (None, str),  # None: a temporary directory
 }
@@ -62,9 +63,13 @@ def gunicorn_settings(environ: Mapping[str, str] = os.environ) -> dict:
         "workers": server["WEB_CONCURRENCY"],
         "worker_class": "gthread",
         "threads": server["GUNICORN_THREADS"],
-        # A request that takes longer than this is stuck; the worker is replaced.
+        # A worker that has not checked in with the master for this long is stuck, and replaced.
+        # A gthread worker checks in from its own loop while its threads run the requests, so
+        # this does not cut a long request off.
         "timeout": server["GUNICORN_TIMEOUT"],
-        "graceful_timeout": 20,
+        # After SIGTERM, requests in flight get this long to finish before their worker is
+        # killed: a redeploy must wait out the longest import it should not lose.
+        "graceful_timeout": server["GUNICORN_GRACEFUL_TIMEOUT"],
         "keepalive": 5,
         "limit_request_line": LIMIT_REQUEST_LINE,
         "limit_request_field_size": LIMIT_REQUEST_FIELD_SIZE,

@@ -14,6 +14,7 @@ from peewee import (
     SQL,
     DatabaseProxy,
     Model,
+    OperationalError,
     PeeweeException,
     RawQuery,
     SelectBase,
@@ -49,8 +50,18 @@ database = Database()
 # WAL lets readers proceed during a write; IMMEDIATE makes a writer take the
 # lock when its transaction begins, so concurrent gunicorn workers queue on the
 # busy timeout instead of failing with "database is locked" halfway through.
+# The write-ahead log holds a whole transaction until it commits, and SQLite reuses the
+# file afterwards without shrinking it: 500 MB after a 200,000-row import. With a size
+# limit it is cut back to that after the next checkpoint that empties it; the limit is
+# above the ~4 MB the automatic checkpoints let it reach, so ordinary writes never pay
+# for shrinking and growing it again.
 SQLITE_OPTIONS = {
-    "pragmas": {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10_000},
+    "pragmas": {
+        "journal_mode": "wal",
+        "journal_size_limit": 16 * 1024 * 1024,  # bytes
+        "foreign_keys": 1,
+        "busy_timeout": 10_000,
+    },
     "lock_type": "IMMEDIATE",
     # A pooled connection may serve another thread later, though never two at once.
     "check_same_thread": False,
@@ -185,7 +196,12 @@ def db_values(fields: list, rows: list[tuple]) -> list:
 @contextmanager
 def bulk_writing():
     """Room for a bulk write: SQLite's default 2 MiB page cache holds little of a large
-    table's indexes, and re-reading the pages it evicted took a third of an import's time."""
+    table's indexes, and re-reading the pages it evicted took a third of an import's time.
+
+    Afterwards SQLite's write-ahead log, grown to hold the whole write, is emptied and cut
+    to nothing, unless an enclosing transaction is still open: journal_size_limit then cuts
+    it back after a later checkpoint.
+    """
     if not is_sqlite():
         yield
         return
@@ -195,6 +211,19 @@ def bulk_writing():
         yield
     finally:
         database.execute_sql(f"PRAGMA cache_size = {size}")
+        # SQLite's own flag: it knows of a transaction begun by any means, peewee's or not.
+        if not database.connection().in_transaction:
+            _truncate_write_ahead_log()
+
+
+def _truncate_write_ahead_log() -> None:
+    try:
+        database.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    except OperationalError:
+        # The write is committed, or rolled back, whatever becomes of the log: a full disk
+        # here must not turn a stored import into an error. journal_size_limit still cuts
+        # the log back at a later checkpoint.
+        pass
 
 
 class BaseModel(Model):

@@ -28,6 +28,14 @@ def count(client, collection: str) -> int:
     return json.loads(response.headers["X-Pagination"])["total"]
 
 
+def statistics_csv(rows: int, region: str = "DE") -> str:
+    """A CSV import of `rows` new statistics, one a month from the year 1000, for the seed's
+    indicator, segment and source."""
+    months = (f"{year}-{month:02}" for year in range(1000, 9999) for month in range(1, 13))
+    lines = [f"vehicle_exports,{region},total,{next(months)},{n},1\n" for n in range(rows)]
+    return "indicator,region,segment,period,value,source_id\n" + "".join(lines)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -50,17 +58,6 @@ def wait_until_serving(url: str, server: subprocess.Popen, output=lambda: "") ->
 def run_gunicorn(env: dict) -> subprocess.CompletedProcess:
     """gunicorn started as the container starts it, for a start that must fail."""
     return subprocess.run(GUNICORN, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-
-
-CSV_HEADER = (
-    "indicator,region,segment,period,value,change_pct,change_basis,source_id,event_id,quote"
-)
-
-
-def statistics_csv(rows: int, region: str = "JP") -> str:
-    """An import of `rows` new yearly statistics of the seed's indicator, one per year."""
-    lines = (f"vehicle_exports,{region},total,{1000 + n},{n + 1},,,1,,\n" for n in range(rows))
-    return f"{CSV_HEADER}\n" + "".join(lines)
 
 
 @contextlib.contextmanager

@@ -1,8 +1,9 @@
-"""Starting gunicorn: it refuses a database whose schema is not the code's, in one line; and it
-takes every request the spec allows."""
+"""Starting gunicorn: it refuses a database whose schema is not the code's, in one line; it
+takes its timeouts from the environment; and it takes every request the spec allows."""
 
 import json
 import math
+import re
 import re._constants as re_constants
 import re._parser as re_parser
 import string
@@ -18,7 +19,15 @@ from api.serving import gunicorn_settings
 from models import schema
 from models.db import database
 from tests.api.test_config import _environment
-from tests.helpers import CONSOLE_SCRIPT, ROOT, free_port, run_gunicorn
+from tests.conftest import backend_url, served_on
+from tests.helpers import (
+    CONSOLE_SCRIPT,
+    GUNICORN,
+    ROOT,
+    free_port,
+    run_gunicorn,
+    statistics_csv,
+)
 
 
 @pytest.mark.parametrize(
@@ -49,6 +58,54 @@ def test_a_bad_worker_count_stops_the_command_in_one_line(tmp_path):
     )
     assert done.returncode == 1
     assert done.stderr.splitlines() == ["Error: WEB_CONCURRENCY='two': not a whole number"]
+
+
+def test_gunicorn_takes_both_timeouts_from_the_environment(tmp_path):
+    env = _environment(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        GUNICORN_TIMEOUT="45",
+        GUNICORN_GRACEFUL_TIMEOUT="90",
+    )
+    done = subprocess.run(
+        [*GUNICORN, "--print-config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    config = dict(re.findall(r"^(\w+) += (.*)$", done.stdout, re.MULTILINE))
+    assert (config["timeout"], config["graceful_timeout"]) == ("45", "90")
+    defaults = gunicorn_settings({})
+    assert (defaults["timeout"], defaults["graceful_timeout"]) == (30, 20)
+
+
+def test_a_bad_graceful_timeout_stops_gunicorn_in_one_line(tmp_path):
+    env = _environment(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        PORT=str(free_port()),
+        GUNICORN_GRACEFUL_TIMEOUT="20s",
+    )
+    done = run_gunicorn(env)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        "Error: GUNICORN_GRACEFUL_TIMEOUT='20s': not a whole number"
+    ]
+
+
+def test_a_request_outlasting_the_worker_timeout_is_answered(tmp_path, monkeypatch):
+    # GUNICORN_TIMEOUT bounds how long a worker may go without checking in with the master,
+    # which a gthread worker does while its threads run requests: it does not cut them off.
+    # An import of 30,000 rows takes seconds, several times this timeout.
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "1")
+    with served_on(backend_url("sqlite", tmp_path), tmp_path) as server:
+        body = statistics_csv(30_000).encode()
+        request = urllib.request.Request(
+            f"{server.url}/v1/import",
+            data=body,
+            headers={
+                "Authorization": f"Bearer {server.keys['write']}",
+                "Content-Type": "text/csv",
+            },
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            assert json.loads(response.read())["created"] == {"statistics": 30_000}
+        assert "WORKER TIMEOUT" not in server.log()
 
 
 # What a request the spec allows can take, in bytes, computed from the committed spec.

@@ -1,15 +1,19 @@
 """The database: write transactions that take turns, and the helpers for bulk work."""
 
+import io
 import sqlite3
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
 from peewee import OperationalError
 
+from api import imports
 from models.db import (
     FULL,
+    SQLITE_OPTIONS,
     UNAVAILABLE,
     among,
     database,
@@ -20,6 +24,8 @@ from models.db import (
     one_of,
 )
 from models.tables import Segment, Source, Statistic
+from tests.conftest import backend_url, seeded_app
+from tests.helpers import statistics_csv
 
 
 def test_insert_rows_returns_the_keys_and_fills_in_defaults(app):
@@ -146,3 +152,37 @@ def test_described_gives_the_first_error_of_the_chain():
         OperationalError("cannot rollback - no transaction is active"),
     )
     assert described(error) == "database or disk is full"
+
+
+# A bulk write grows SQLite's write-ahead log to hold all of it: 20,000 rows take some 30 MB.
+IMPORTED_ROWS = 20_000
+
+
+def write_ahead_log(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///") + "-wal")
+
+
+@pytest.fixture
+def sqlite_app(tmp_path):
+    return seeded_app(backend_url("sqlite", tmp_path))
+
+
+def test_a_bulk_write_leaves_the_write_ahead_log_empty(sqlite_app):
+    with sqlite_app.app_context():
+        report = imports.run(imports.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
+        assert report["created"] == {"statistics": IMPORTED_ROWS}
+        assert write_ahead_log(sqlite_app.config["DATABASE_URL"]).stat().st_size == 0
+
+
+def test_a_bulk_write_in_a_longer_transaction_leaves_the_log_bounded_after_it(sqlite_app):
+    # As a request with an Idempotency-Key runs its import: the log cannot be emptied while
+    # the transaction is open, and is cut back to the limit after the next write.
+    limit = SQLITE_OPTIONS["pragmas"]["journal_size_limit"]
+    log = write_ahead_log(sqlite_app.config["DATABASE_URL"])
+    with sqlite_app.app_context():
+        with database.atomic():
+            imports.run(imports.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
+        assert log.stat().st_size > limit  # what there is to bound
+        with database.atomic():
+            Source.update(title="after").where(Source.id == 1).execute()
+        assert log.stat().st_size <= limit
