@@ -22,6 +22,7 @@ RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))
 COPY README.md ./
 COPY api ./api
 COPY models ./models
+COPY service ./service
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps .
 
 FROM python:3.11.17-slim-bookworm

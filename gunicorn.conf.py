@@ -2,8 +2,8 @@
 
 import sys
 
-from api.config import ConfigError
-from api.serving import gunicorn_settings
+from service.config import ConfigError
+from service.serving import gunicorn_settings
 
 try:
     settings = gunicorn_settings()

@@ -17,32 +17,29 @@ from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import (
-    auth,
+from api import auth, idempotency, limits, observability
+from api.endpoints import (
     changes,
     checks,
     docs,
     events,
     facts,
     health,
-    idempotency,
     imports,
     indicators,
     landing,
-    limits,
-    observability,
     segments,
     series,
     sources,
     statistics,
     targets,
 )
-from api.config import Config, from_environment
 from api.errors import Api, handle_database_error, handle_domain_error
 from api.fields import CODE_PATTERN, ID_PARAMETER, CodeConverter, IdConverter, UTCDateTime
 from models import history
 from models.db import abandon_transaction, database, open_database
 from models.errors import DomainError
+from service.config import Config, from_environment
 
 RESOURCES = (sources, events, statistics, targets, indicators, segments)
 BODY_METHODS = {"POST", "PUT", "PATCH"}

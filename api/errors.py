@@ -11,9 +11,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from api.observability import count_database_error, request_id
-from api.serving import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_LINE
 from models.db import FULL, described, fault
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
+from service.config import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_LINE
 
 PROBLEM_JSON = "application/problem+json"
 

@@ -18,7 +18,7 @@ from limits.errors import StorageError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from api import health
+from api.endpoints import health
 
 # flask-limiter's line when its fallback finds the store answering again.
 RECOVERED = "Rate limit storage recovered"

@@ -103,7 +103,7 @@ def _document_what_every_operation_shares(
     doc["security"] = auth.security(method, app.config["READ_REQUIRES_KEY"], blueprint)
     statuses = [401, 403] if doc["security"] else [401]
     # gunicorn refuses a request line or a header field too long for it before the app sees
-    # the request, whatever the operation: see api/serving.py.
+    # the request, whatever the operation: see service/config.py.
     statuses += [414, 431]
     if blueprint != "health":  # rate limits count every request but the probes (api/limits.py)
         statuses.append(429)

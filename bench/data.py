@@ -5,12 +5,12 @@ import sqlite3
 from datetime import date
 
 from api import create_app
-from api.seed import load_seed
 from models import search
 from models.db import database
 from models.periods import Period
 from models.schema import create_schema
 from models.tables import Indicator, Segment, Source, Statistic
+from service.seed import load_seed
 
 INDICATORS = [f"indicator_{n:02}" for n in range(20)]
 REGIONS = [

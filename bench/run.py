@@ -27,7 +27,7 @@ from types import SimpleNamespace
 
 from peewee import SQL, fn
 
-from api import imports
+from api.endpoints import imports
 from bench import data, load
 from models import history, keys, records, search
 from models.db import among, bulk_writing, database, insert_rows, preamble
@@ -245,7 +245,7 @@ def reads_report(chosen: dict, plans: dict) -> str:
 
 def fresh_database(url: str) -> str:
     """`url`'s database emptied, with the seed and a write key; returns the key."""
-    from api.seed import load_seed
+    from service.seed import load_seed
 
     if url.startswith("postgresql"):
         _create_postgres_database(url)

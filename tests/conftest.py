@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 
 from api import create_app
-from api.seed import load_seed
 from models import keys
 from models.db import SQLITE_OPTIONS, database
 from models.schema import create_schema, drop_schema
+from service.seed import load_seed
 from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")

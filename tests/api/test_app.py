@@ -1,8 +1,8 @@
 """The app factory: configuration layering, and no database work before gunicorn forks."""
 
 from api import create_app
-from api.config import from_environment
 from models.db import database
+from service.config import from_environment
 
 
 def test_creating_the_app_opens_no_connection(database_url):

@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from api.cli import main
 from models.tables import ApiKey
+from service.cli import main
 from tests.api.test_openapi import COMMITTED
 from tests.conftest import make_key
 

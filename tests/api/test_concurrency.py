@@ -14,10 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from api.seed import load_seed
 from models import keys, search
 from models.db import database, open_database
 from models.schema import create_schema, drop_schema
+from service.seed import load_seed
 from tests.conftest import BACKENDS, backend_url
 from tests.helpers import GUNICORN, ROOT, free_port, wait_until_serving
 

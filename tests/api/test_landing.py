@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from api import landing
+from api.endpoints import landing
 from models.db import database
 from models.schema import create_schema, drop_schema
 from tests.helpers import count

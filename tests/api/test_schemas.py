@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError
 
+from api.endpoints.imports import SECTIONS
 from api.fields import TEXT_PATTERN, VISIBLE_TEXT_PATTERN, acceptable_text, visible
-from api.imports import SECTIONS
 from api.schemas import RowLoader
 
 ROOT = Path(__file__).parents[2]
-SEED = json.loads((ROOT / "api" / "seed.json").read_text())
+SEED = json.loads((ROOT / "service" / "seed.json").read_text())
 SPEC = json.loads((ROOT / "openapi" / "openapi.json").read_text())
 ODD_VALUES = (
     *(None, [], {"a": 1}, 1.5, 2, True, "x", "a\x00b", "", Decimal("-1"), "2025-Q5"),

@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from peewee import OperationalError
 
-from api import imports
+from api.endpoints import imports
 from models.db import (
     FULL,
     SQLITE_OPTIONS,

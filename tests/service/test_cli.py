@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from api import create_app
-from api.cli import main
 from models.schema import drop_schema
 from models.tables import Statistic
+from service.cli import main
 from tests.api.test_openapi import COMMITTED
 from tests.helpers import CONSOLE_SCRIPT, free_port, statistics_csv, wait_until_serving
 

@@ -19,16 +19,16 @@ from flask import request
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from api.endpoints.events import EventSchema
+from api.endpoints.indicators import IndicatorSchema
+from api.endpoints.segments import SegmentSchema
+from api.endpoints.sources import SourceSchema
+from api.endpoints.statistics import StatisticSchema
+from api.endpoints.targets import TargetSchema
 from api.errors import API_NAMES, problem
-from api.events import EventSchema
 from api.fields import MAX_ID, NUMBER_TEXT
-from api.indicators import IndicatorSchema
 from api.resource import Blueprint, writes
 from api.schemas import RowLoader
-from api.segments import SegmentSchema
-from api.sources import SourceSchema
-from api.statistics import StatisticSchema
-from api.targets import TargetSchema
 from models import records
 from models.db import bulk_writing, database
 from models.errors import DomainError

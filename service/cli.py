@@ -10,14 +10,15 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from marshmallow import ValidationError
 from peewee import PeeweeException
 
-from api import create_app, imports
-from api.config import ConfigError, unusable_database
-from api.seed import load_seed
-from api.serving import gunicorn_settings, serve_with_gunicorn
+from api import create_app
+from api.endpoints import imports
 from models import dump, keys, schema
 from models.db import FULL, database, described, fault
 from models.errors import Conflict, NotFound
 from models.tables import TABLES, ApiKey
+from service.config import ConfigError, unusable_database
+from service.seed import load_seed
+from service.serving import gunicorn_settings, serve_with_gunicorn
 
 
 def _create_app():

@@ -87,6 +87,16 @@ class Config:
     }
 
 
+# The longest request line (method, path and query) and header field gunicorn takes; it answers
+# a longer one itself with 414 or 431. Every request the spec allows fits
+# (tests/service/test_serving.py computes the longest one from the committed spec): its list
+# filters take 100 values each, and a list's query can run to some 160 kB. Bounded all the
+# same, since gunicorn's Python parser reads a request line in time that grows with its square.
+# Here, not in service/serving.py, because the spec documents them (api/errors.py).
+LIMIT_REQUEST_LINE = 256 * 1024
+LIMIT_REQUEST_FIELD_SIZE = 8190  # gunicorn's default: If-Match and the like are far shorter
+
+
 class ConfigError(ValueError):
     """A setting the service cannot start with; the message names the variable and why."""
 

@@ -15,10 +15,9 @@ from urllib.parse import quote
 import pytest
 
 from api import create_app
-from api.serving import gunicorn_settings
 from models import schema
 from models.db import database
-from tests.api.test_config import _environment
+from service.serving import gunicorn_settings
 from tests.conftest import backend_url, served_on
 from tests.helpers import (
     CONSOLE_SCRIPT,
@@ -28,6 +27,7 @@ from tests.helpers import (
     run_gunicorn,
     statistics_csv,
 )
+from tests.service.test_config import _environment
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,9 @@ from collections.abc import Mapping
 
 from peewee import PeeweeException
 
-from api.config import (
+from service.config import (
+    LIMIT_REQUEST_FIELD_SIZE,
+    LIMIT_REQUEST_LINE,
     Config,
     from_environment,
     parse_variable,
@@ -30,15 +32,6 @@ SERVER_ENVIRONMENT = {
     "ACCESS_LOG": (None, str),  # None: off, since the app logs each request itself
     "PROMETHEUS_MULTIPROC_DIR": (None, str),  # None: a temporary directory
 }
-
-
-# The longest request line (method, path and query) and header field gunicorn takes; it answers
-# a longer one itself with 414 or 431. Every request the spec allows fits (tests/api/
-# test_serving.py computes the longest one from the committed spec): its list filters take 100
-# values each, and a list's query can run to some 160 kB. Bounded all the same, since gunicorn's
-# Python parser reads a request line in time that grows with its square.
-LIMIT_REQUEST_LINE = 256 * 1024
-LIMIT_REQUEST_FIELD_SIZE = 8190  # gunicorn's default: If-Match and the like are far shorter
 
 
 def server_environment(environ: Mapping[str, str] = os.environ) -> dict:

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from api import create_app
-from api.config import ENVIRONMENT, Config, ConfigError, from_environment
-from api.serving import SERVER_ENVIRONMENT, gunicorn_settings
 from models.db import POOL_OPTIONS, database
+from service.config import ENVIRONMENT, Config, ConfigError, from_environment
+from service.serving import SERVER_ENVIRONMENT, gunicorn_settings
 from tests.conftest import POSTGRES_URL
 from tests.helpers import CONSOLE_SCRIPT, ROOT, free_port, run_gunicorn
 

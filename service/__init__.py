@@ -1,0 +1,1 @@
+"""The process around the app: the command line, gunicorn wiring, configuration, seeding."""
