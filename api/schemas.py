@@ -1,6 +1,6 @@
 """The parts every resource schema shares: record metadata, provenance, and list-query rules."""
 
-from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate
 from webargs.fields import DelimitedList
 
 from api import formats
@@ -32,7 +32,7 @@ class InputSchema(Schema):
     @pre_load
     def _refuse_unacceptable_text(self, data, **kwargs):
         if isinstance(data, dict):
-            bad = [key for key, value in data.items() if _unacceptable(value)]
+            bad = [key for key, value in data.items() if unacceptable(value)]
             if bad:
                 message = (
                     "Text cannot contain control characters (but tab and newline) or "
@@ -76,7 +76,7 @@ def _min_length(field: fields.Field) -> int:
     return max((rule.min or 0 for rule in rules), default=0)
 
 
-def _unacceptable(value) -> bool:
+def unacceptable(value) -> bool:
     # Walked with a list, not recursion: JSON nested a few hundred deep is within what the
     # parser reads, yet past Python's stack at two frames a level.
     pending = [value]
@@ -130,60 +130,6 @@ def split_periods(data: dict, names: list[str]) -> dict:
             data[f"{name}_start"] = period.start if period else None
             data[f"{name}_end"] = period.end if period else None
     return data
-
-
-class RowLoader:
-    """Loads rows as `schema.load` does, several times faster: field by field, remembering
-    what each field made of the values it met (an import's columns repeat themselves: one
-    indicator, a few regions and sources).
-
-    It repeats what a record schema adds to its fields (InputSchema's check of text,
-    RecordSchema's periods); a row it cannot take as it is (an error, a missing or unknown
-    field) is loaded by the schema itself, so every error is the schema's own. A test holds
-    the two to the same results.
-    """
-
-    MEMORY = 10_000  # values remembered per field: enough for the columns that repeat
-
-    def __init__(self, schema: RecordSchema):
-        self.schema = schema
-        fields = schema.load_fields.items()
-        self.fields = {
-            field.data_key or name: (field.attribute or name, field) for name, field in fields
-        }
-        self.required = {key for key, (_, field) in self.fields.items() if field.required}
-        self.defaults = {
-            attribute: field.load_default() if callable(field.load_default) else field.load_default
-            for attribute, field in self.fields.values()
-            if field.load_default is not missing
-        }
-        self.seen = {key: {} for key in self.fields}
-        self.periods = periods(schema)
-
-    def load(self, item: dict) -> dict:
-        if not self.required <= item.keys() <= self.fields.keys():
-            return self.schema.load(item)  # raises, naming the fields
-        data = dict(self.defaults)
-        for key, value in item.items():
-            attribute, field = self.fields[key]
-            seen = self.seen[key]
-            try:
-                data[attribute] = seen[type(value), value]
-                continue
-            except (KeyError, TypeError):  # not seen yet, or a list (unhashable)
-                pass
-            if _unacceptable(value):
-                return self.schema.load(item)
-            try:
-                loaded = field.deserialize(value, key, item)
-            except ValidationError:
-                return self.schema.load(item)
-            if len(seen) == self.MEMORY:
-                seen.clear()
-            if not isinstance(value, list | dict):
-                seen[type(value), value] = loaded
-            data[attribute] = loaded
-        return split_periods(data, self.periods)
 
 
 class SourcedSchema(RecordSchema):

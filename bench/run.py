@@ -27,7 +27,7 @@ from types import SimpleNamespace
 
 from peewee import SQL, fn
 
-from api.endpoints import imports
+from api import importing
 from bench import data, load
 from models import history, keys, records, search
 from models.db import among, bulk_writing, database, insert_rows, preamble
@@ -382,8 +382,8 @@ def import_floor(rows: list[tuple]) -> float:
     fields += [Statistic.period_end, Statistic.frequency, Statistic.value, Statistic.source]
     started = time.perf_counter()
     with bulk_writing(), database.atomic():
-        for start in range(0, len(values), imports.CHUNK):
-            chunk = slice(start, start + imports.CHUNK)
+        for start in range(0, len(values), importing.CHUNK):
+            chunk = slice(start, start + importing.CHUNK)
             ids = insert_rows(Statistic, fields, values[chunk], returning=Statistic.id)
             revisions = [
                 ("statistic", str(key), 1, "create", stamp, "bench", document)

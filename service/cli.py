@@ -10,8 +10,7 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from marshmallow import ValidationError
 from peewee import PeeweeException
 
-from api import create_app
-from api.endpoints import imports
+from api import create_app, importing
 from models import dump, keys, schema
 from models.db import FULL, database, described, fault
 from models.errors import Conflict, NotFound
@@ -134,7 +133,7 @@ def import_dump(path):
 @click.option("--dry-run", is_flag=True, help="Check everything; store nothing.")
 @click.option(
     "--on-conflict",
-    type=click.Choice(imports.CONFLICTS),
+    type=click.Choice(importing.CONFLICTS),
     default="error",
     show_default=True,
     help="When a record is already stored: refuse, skip it, or update it.",
@@ -153,16 +152,16 @@ def import_file(path, dry_run, on_conflict):
     ):
         try:
             if path.lower().endswith(".csv"):
-                rows = imports.csv_rows(imports.text_lines(_reporting(file, bar)))
+                rows = importing.csv_rows(importing.text_lines(_reporting(file, bar)))
             else:
-                rows = imports.document_rows(_json(path, file))
-            report = imports.run(rows, on_conflict=on_conflict, dry_run=dry_run)
-        except imports.Rejected as error:
+                rows = importing.document_rows(_json(path, file))
+            report = importing.run(rows, on_conflict=on_conflict, dry_run=dry_run)
+        except importing.Rejected as error:
             for item in error.errors[:20]:
                 click.echo(f"  {_where(item)}: {item['detail']}", err=True)
             raise click.ClickException(f"{error} (rejected: {error.total})") from None
         except ValidationError as error:  # the document's shape, or the CSV's header or syntax
-            problems = imports.problems(error.messages, getattr(error, "where", {}))
+            problems = importing.problems(error.messages, getattr(error, "where", {}))
             said = "; ".join(f"{_where(item)}: {item['detail']}" for item in problems[:5])
             raise click.ClickException(f"Cannot import {path}: {said}") from None
     summary = ", ".join(

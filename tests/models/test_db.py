@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from peewee import OperationalError
 
-from api.endpoints import imports
+from api import importing
 from models.db import (
     FULL,
     SQLITE_OPTIONS,
@@ -169,7 +169,7 @@ def sqlite_app(tmp_path):
 
 def test_a_bulk_write_leaves_the_write_ahead_log_empty(sqlite_app):
     with sqlite_app.app_context():
-        report = imports.run(imports.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
+        report = importing.run(importing.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
         assert report["created"] == {"statistics": IMPORTED_ROWS}
         assert write_ahead_log(sqlite_app.config["DATABASE_URL"]).stat().st_size == 0
 
@@ -181,7 +181,7 @@ def test_a_bulk_write_in_a_longer_transaction_leaves_the_log_bounded_after_it(sq
     log = write_ahead_log(sqlite_app.config["DATABASE_URL"])
     with sqlite_app.app_context():
         with database.atomic():
-            imports.run(imports.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
+            importing.run(importing.csv_rows(io.StringIO(statistics_csv(IMPORTED_ROWS))))
         assert log.stat().st_size > limit  # what there is to bound
         with database.atomic():
             Source.update(title="after").where(Source.id == 1).execute()

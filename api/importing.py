@@ -1,0 +1,376 @@
+"""The import engine: records from a JSON document, or statistics from CSV; all or nothing.
+
+Not HTTP: POST /v1/import (api/endpoints/imports.py) and `industry-facts import` both run it,
+and it opens its own transaction. It lives in api/ because it checks rows with the API's
+schemas, and reports problems as the API's problem `errors` items.
+
+Rows are checked by the same schemas and domain rules as single writes, and stored a chunk
+at a time (`records.create_many`: a few statements per chunk, not a dozen per row), all in
+one transaction. A bad row is noted and the import goes on, so the answer lists every bad
+row; the transaction commits only if none was bad and this is not a dry run. Records in
+one document refer to each other by a client-chosen `ref`.
+"""
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from itertools import groupby, islice
+from operator import itemgetter
+
+from marshmallow import ValidationError, missing
+
+from api.endpoints.events import EventSchema
+from api.endpoints.indicators import IndicatorSchema
+from api.endpoints.segments import SegmentSchema
+from api.endpoints.sources import SourceSchema
+from api.endpoints.statistics import StatisticSchema
+from api.endpoints.targets import TargetSchema
+from api.errors import API_NAMES
+from api.fields import MAX_ID, NUMBER_TEXT
+from api.schemas import RecordSchema, periods, split_periods, unacceptable
+from models import records
+from models.db import bulk_writing, database
+from models.errors import DomainError
+from models.tables import Event, Indicator, Segment, Source, Statistic, Target
+
+# In dependency order: a record may refer to those of the sections before it by their ref.
+SECTIONS = {
+    "indicators": (Indicator, IndicatorSchema),
+    "segments": (Segment, SegmentSchema),
+    "sources": (Source, SourceSchema),
+    "events": (Event, EventSchema),
+    "statistics": (Statistic, StatisticSchema),
+    "targets": (Target, TargetSchema),
+}
+# The fields that may give a ref instead of an id, and the section whose refs they name.
+REFERENCES = {"source_id": "sources", "event_id": "events"}
+MAX_REF = 200  # characters: a name for a record, not a record
+# Events and targets have no natural key; within an import, these fields tell them apart.
+IDENTITY = {Event: ("title", "date", "source"), Target: ("title", "source")}
+CONFLICTS = ("error", "skip", "update")
+CSV_COLUMNS = (
+    "indicator",
+    "region",
+    "segment",
+    "period",
+    "value",
+    "change_pct",
+    "change_basis",
+    "source_id",
+    "event_id",
+    "quote",
+)
+NUMBERS = ("value", "change_pct")
+MAX_ERRORS = 1000  # enough to fix a file by; the count says how many there were
+CHUNK = 500  # rows checked and stored together
+
+
+class Unreadable(ValidationError):
+    """The file breaks UTF-8 or CSV at `line`; what follows it cannot be read reliably."""
+
+    def __init__(self, detail: str, line: int):
+        super().__init__({"": [detail]})
+        self.where = {"line": line}
+
+
+class Rejected(Exception):
+    """The import wrote nothing: every bad row, as problem `errors` items."""
+
+    def __init__(self, errors: list[dict], total: int):
+        rows = "1 row was" if total == 1 else f"{total} rows were"
+        super().__init__(f"{rows} refused; nothing was imported.")
+        self.errors = errors
+        self.total = total
+
+
+def run(rows: Iterable[tuple[str, dict, dict]], on_conflict="error", dry_run=False) -> dict:
+    """Import (section, item, where) rows; `where` says how a row's errors name it.
+
+    Returns how many records were created, updated and skipped, per section; raises
+    Rejected, having written nothing, when any row is bad.
+    """
+    importer = Importer(on_conflict)
+    with bulk_writing(), database.atomic() as transaction:
+        for section, chunk in _chunks(rows):
+            importer.load(section, chunk)
+        if importer.refused or dry_run:
+            transaction.rollback()
+    if importer.refused:
+        raise Rejected(importer.errors, importer.refused)
+    return {"dry_run": dry_run} | {kind: dict(counter) for kind, counter in importer.counts.items()}
+
+
+def _chunks(rows: Iterable[tuple]) -> Iterator[tuple[str, list]]:
+    """Consecutive rows of one section, up to CHUNK at a time: memory stays flat."""
+    for section, group in groupby(rows, key=itemgetter(0)):
+        while chunk := list(islice(group, CHUNK)):
+            yield section, chunk
+
+
+class Importer:
+    """What an import has done so far: counts, refusals, and the ids its refs stand for."""
+
+    def __init__(self, on_conflict: str):
+        self.on_conflict = on_conflict
+        self.counts = {"created": Counter(), "updated": Counter(), "skipped": Counter()}
+        self.errors, self.refused = [], 0
+        # Refs given so far, and the ids of those stored, per section: a source_id names a
+        # source's ref, never an event's that happens to be spelt the same.
+        self.refs = {section: set() for section in SECTIONS}
+        self.ids = {section: {} for section in SECTIONS}
+        self.loaders = {section: RowLoader(schema()) for section, (_, schema) in SECTIONS.items()}
+
+    def load(self, section: str, chunk: list) -> None:
+        """Check a chunk of one section's rows and store the good ones, a few statements for
+        all of them (records.create_many); rows already stored follow `on_conflict`."""
+        model = SECTIONS[section][0]
+        identity = IDENTITY.get(model, model.natural_key)
+        loaded = {}
+        for position, (_, item, where) in enumerate(chunk):
+            try:
+                loaded[position] = self._loaded(section, item)
+            except ValidationError as error:
+                self._refuse(error.messages, where)
+        twins = records.find_twins(model, [data for data, _ in loaded.values()], identity)
+        new, pending = {}, set()
+        for position, (data, ref) in loaded.items():
+            same = tuple(data[name] for name in identity)
+            where = chunk[position][2]
+            if same in pending:
+                self._refuse({"": "It repeats an earlier row of this import."}, where)
+            elif same not in twins:
+                new[position] = (data, ref)
+                pending.add(same)
+            else:
+                self._settle(section, model, twins[same], data, ref, where)
+        positions = list(new)
+        rows = [data for data, _ in new.values()]
+        known = twins if identity == model.natural_key else None
+        created, refused = records.create_many(model, rows, known)
+        for index, key in created.items():
+            self.counts["created"][section] += 1
+            self._remember(section, new[positions[index]][1], key)
+        for index, error in refused.items():
+            self._refuse_for(error, chunk[positions[index]][2])
+
+    def _loaded(self, section: str, item) -> tuple[dict, str | None]:
+        if not isinstance(item, dict):
+            raise ValidationError({"": ["A record is a JSON object of its fields."]})
+        item = dict(item)
+        ref = item.pop("ref", None)
+        unknown = self._claim(section, ref)
+        for name, named in REFERENCES.items():
+            if isinstance(item.get(name), str):
+                ids = self.ids[named]
+                if item[name] not in ids:
+                    unknown[name] = [f"No earlier record of {named} has ref {item[name]!r}."]
+                item[name] = ids.get(item[name], 1)  # a stand-in, to check the rest
+        try:
+            data = self.loaders[section].load(item)
+        except ValidationError as error:
+            raise ValidationError(error.messages | unknown) from None
+        if unknown:
+            raise ValidationError(unknown)
+        return data, ref
+
+    def _claim(self, section: str, ref) -> dict:
+        """What is wrong with a row's ref, if anything: each names one record of its section."""
+        if ref is None:
+            return {}
+        if not isinstance(ref, str) or not 1 <= len(ref) <= MAX_REF:
+            return {"ref": [f"A ref is a string of 1 to {MAX_REF} characters."]}
+        if ref in self.refs[section]:
+            return {"ref": [f"An earlier row of {section} has ref {ref!r} too."]}
+        self.refs[section].add(ref)
+        return {}
+
+    def _settle(self, section: str, model, key, data: dict, ref, where: dict) -> None:
+        """A row whose record is already stored: skip it, update it, or refuse it."""
+        if self.on_conflict == "skip":
+            self.counts["skipped"][section] += 1
+        elif self.on_conflict == "update":
+            try:
+                with database.atomic():  # a savepoint: a refused update leaves nothing
+                    records.update(model, key, data, None)
+            except DomainError as error:
+                self._refuse_for(error, where)
+                return
+            self.counts["updated"][section] += 1
+        else:
+            message = (
+                f"It is already stored as {model.__name__.lower()} {key}; "
+                "import with on_conflict=skip or update to accept that."
+            )
+            self._refuse({"": message}, where)
+            return
+        self._remember(section, ref, key)
+
+    def _remember(self, section: str, ref, key) -> None:
+        if ref is not None:
+            self.ids[section][ref] = key
+
+    def _refuse_for(self, error: DomainError, where: dict) -> None:
+        named = {API_NAMES.get(k, k): v for k, v in getattr(error, "errors", {}).items()}
+        self._refuse(named or {"": error.detail}, where)
+
+    def _refuse(self, messages, where: dict) -> None:
+        self.refused += 1
+        self.errors += problems(messages, where)[: MAX_ERRORS - len(self.errors)]
+
+
+def problems(messages, where: dict) -> list[dict]:
+    """Marshmallow's or a rule's messages about one row, as problem `errors` items."""
+    found = []
+    for name, detail in _leaves(messages, ""):
+        found.append(where | {"pointer": where.get("pointer", "") + name, "detail": detail})
+    return found
+
+
+def _leaves(messages, prefix: str) -> Iterator[tuple[str, str]]:
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            yield from _leaves(value, f"{prefix}/{key}" if key != "" else prefix)
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        yield prefix, " ".join(messages)
+    else:
+        yield prefix, str(messages)
+
+
+def document_rows(document) -> Iterator[tuple[str, dict, dict]]:
+    """The rows of a JSON document, sections in dependency order, whatever order it has."""
+    if not isinstance(document, dict):
+        raise ValidationError({"": ["The document must be a JSON object of sections."]})
+    unknown = set(document) - set(SECTIONS)
+    if unknown:
+        raise ValidationError({name: ["Unknown section."] for name in sorted(unknown)})
+    for section in SECTIONS:
+        items = document.get(section, [])
+        if not isinstance(items, list):
+            raise ValidationError({section: ["A section is a list of records."]})
+        for index, item in enumerate(items):
+            yield section, item, {"pointer": f"/{section}/{index}"}
+
+
+def text_lines(lines: Iterable[bytes]) -> Iterator[str]:
+    """The lines of a UTF-8 file, decoded one at a time so that a bad byte names its line.
+
+    A byte-order mark is not part of the first line: Excel's "CSV UTF-8" starts with one.
+    """
+    for number, line in enumerate(lines, start=1):
+        codec = "utf-8-sig" if number == 1 else "utf-8"
+        try:
+            text = line.decode(codec)
+        except UnicodeDecodeError as error:
+            column = len(line[: error.start].decode(codec, errors="replace")) + 1
+            raise Unreadable(
+                f"It is not UTF-8 text: byte {line[error.start]:#04x} at column {column}.", number
+            ) from None
+        # Lines that end in a carriage return alone (old Mac files) arrive as one; the csv
+        # module wants them one at a time.
+        if "\r" in text.rstrip("\r\n"):
+            yield from io.StringIO(text, newline="")
+        else:
+            yield text
+
+
+def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
+    """The statistics of a CSV file with the documented header, one per line after it."""
+    # Strict: a stray quote is an error naming its line, not a field silently run together.
+    reader = csv.reader(lines, strict=True)
+    records = _records(reader)
+    header = next(records, [])
+    missing = {"indicator", "region", "segment", "period", "value", "source_id"} - set(header)
+    if missing or set(header) - set(CSV_COLUMNS) or len(set(header)) < len(header):
+        raise ValidationError(
+            {
+                "header": [
+                    f"Columns are {', '.join(CSV_COLUMNS)}; each once, the first six required."
+                ]
+            }
+        )
+    for row in records:
+        if not row:
+            continue  # a blank line
+        item = {name: text for name, text in zip(header, row, strict=False) if text}
+        if len(row) > len(header):
+            item[""] = row[len(header) :]  # more cells than the header names
+        for name in NUMBERS:
+            item[name] = _number(item[name]) if name in item else None
+        for name in REFERENCES:
+            text = item.get(name, "")
+            if text.isascii() and text.isdigit():
+                # No id has more than 10 digits; reading a longer one would only cost time
+                # (int() refuses more than 4,300 digits, and takes seconds for fewer).
+                item[name] = int(text) if len(text) <= 10 else MAX_ID + 1
+        yield "statistics", item, {"line": reader.line_num}
+
+
+def _records(reader) -> Iterator[list[str]]:
+    """The records of a CSV reader; text that breaks CSV (a stray quote, a field longer
+    than the csv module's limit of 128 KiB) ends the file with an error naming its line."""
+    try:
+        yield from reader
+    except csv.Error as error:
+        raise Unreadable(f"It cannot be read as CSV: {error}.", reader.line_num) from None
+
+
+def _number(text: str):
+    # Written as JSON writes a number, as in a query string; anything else is left for the
+    # schema to refuse as not a number (Decimal() would also take "١", "1_0", " 1", "NaN").
+    return Decimal(text) if NUMBER_TEXT.fullmatch(text) else text
+
+
+class RowLoader:
+    """Loads rows as `schema.load` does, several times faster: field by field, remembering
+    what each field made of the values it met (an import's columns repeat themselves: one
+    indicator, a few regions and sources).
+
+    It repeats what a record schema adds to its fields (InputSchema's check of text,
+    RecordSchema's periods); a row it cannot take as it is (an error, a missing or unknown
+    field) is loaded by the schema itself, so every error is the schema's own. A test holds
+    the two to the same results.
+    """
+
+    MEMORY = 10_000  # values remembered per field: enough for the columns that repeat
+
+    def __init__(self, schema: RecordSchema):
+        self.schema = schema
+        fields = schema.load_fields.items()
+        self.fields = {
+            field.data_key or name: (field.attribute or name, field) for name, field in fields
+        }
+        self.required = {key for key, (_, field) in self.fields.items() if field.required}
+        self.defaults = {
+            attribute: field.load_default() if callable(field.load_default) else field.load_default
+            for attribute, field in self.fields.values()
+            if field.load_default is not missing
+        }
+        self.seen = {key: {} for key in self.fields}
+        self.periods = periods(schema)
+
+    def load(self, item: dict) -> dict:
+        if not self.required <= item.keys() <= self.fields.keys():
+            return self.schema.load(item)  # raises, naming the fields
+        data = dict(self.defaults)
+        for key, value in item.items():
+            attribute, field = self.fields[key]
+            seen = self.seen[key]
+            try:
+                data[attribute] = seen[type(value), value]
+                continue
+            except (KeyError, TypeError):  # not seen yet, or a list (unhashable)
+                pass
+            if unacceptable(value):
+                return self.schema.load(item)
+            try:
+                loaded = field.deserialize(value, key, item)
+            except ValidationError:
+                return self.schema.load(item)
+            if len(seen) == self.MEMORY:
+                seen.clear()
+            if not isinstance(value, list | dict):
+                seen[type(value), value] = loaded
+            data[attribute] = loaded
+        return split_periods(data, self.periods)
