@@ -3,7 +3,7 @@
 import http
 
 import flask_smorest
-from flask import current_app, has_request_context, json
+from flask import current_app, has_request_context, json, request
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from peewee import PeeweeException
@@ -13,6 +13,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from api.observability import count_database_error, request_id
 from models.db import FULL, described, fault
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
+from models.idempotency import HEADER as IDEMPOTENCY_KEY
 from service.config import LIMIT_REQUEST_FIELD_SIZE, LIMIT_REQUEST_LINE
 
 PROBLEM_JSON = "application/problem+json"
@@ -24,6 +25,10 @@ API_NAMES = {"source": "source_id", "event": "event_id"}
 
 # Where webargs found the bad input, and how a problem's `errors` item names it.
 LOCATION_KEYS = {"json": "pointer", "query": "parameter", "headers": "header"}
+# The request headers whose values a domain rule may refuse, by the name the rule gives them.
+HEADER_FIELDS = {IDEMPOTENCY_KEY}
+# Requests without a body: the fields a domain rule names in them are query parameters.
+BODILESS_METHODS = {"GET", "HEAD"}
 
 # The refusals gunicorn gives before the app sees the request, in its own short HTML page:
 # status -> the name of the response every operation documents them with.
@@ -162,16 +167,18 @@ def handle_domain_error(error: DomainError):
     """The domain layer's refusals, as 404, 409, 412 or 422."""
     errors = None
     if isinstance(error, Invalid):
-        errors = [
-            {"pointer": f"/{API_NAMES.get(name, name)}", "detail": message}
-            if error.location == "body"
-            else {
-                {"query": "parameter", "headers": "header"}[error.location]: name,
-                "detail": message,
-            }
-            for name, message in error.errors.items()
-        ]
+        errors = [_located(name) | {"detail": message} for name, message in error.errors.items()]
     return problem(STATUS[type(error)], error.detail, errors)
+
+
+def _located(name: str) -> dict:
+    """Where the request held a field a domain rule names, as a problem's `errors` item says
+    it: the domain knows only the field; which part of the request carried it is HTTP's."""
+    if name in HEADER_FIELDS:
+        return {"header": name}
+    if request.method in BODILESS_METHODS:
+        return {"parameter": name}
+    return {"pointer": f"/{API_NAMES.get(name, name)}"}
 
 
 def _flatten(messages: dict) -> list[dict]:

@@ -24,11 +24,9 @@ class PreconditionFailed(DomainError):
 class Invalid(DomainError):
     """Values break a domain rule; `errors` maps field name to message.
 
-    `location` says where the fields are: "body" (JSON fields), "query" (parameters) or
-    "headers".
+    Where a field came from (a body, a query string, a header) is for the caller to say.
     """
 
-    def __init__(self, errors: dict[str, str], location: str = "body"):
+    def __init__(self, errors: dict[str, str]):
         super().__init__("The request breaks a rule of the data.")
         self.errors = errors
-        self.location = location

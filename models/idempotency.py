@@ -28,10 +28,7 @@ def claim(owner: str, key: str, fingerprint: str, ttl: timedelta) -> IdempotentR
         IdempotentRequest.create(owner=owner, key=key, fingerprint=fingerprint, created_at=now)
         return None
     if stored.fingerprint != fingerprint:
-        raise Invalid(
-            {HEADER: "This key was used for a different request; use a new key for it."},
-            location="headers",
-        )
+        raise Invalid({HEADER: "This key was used for a different request; use a new key for it."})
     return stored
 
 

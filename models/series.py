@@ -84,7 +84,7 @@ def series(
         elif part is not None and segment in lineage(share_of):
             errors["share_of"] = share_of_a_part(segment, share_of)
     if errors:
-        raise Invalid(errors, location="query")
+        raise Invalid(errors)
 
     observed = observations(indicator, region, segment, source, frequency)
     frequencies = sorted({period.frequency for period in observed})
@@ -93,8 +93,7 @@ def series(
             {
                 "frequency": f"This series has {', '.join(frequencies)} observations: "
                 "choose one with frequency."
-            },
-            location="query",
+            }
         )
     # A share compares with the whole; every other transform with the series itself.
     others = observations(indicator, region, whole, source, frequency) if whole else observed
