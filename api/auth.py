@@ -1,6 +1,6 @@
 """Who is calling: an API key on the Authorization header, and the scope each request needs."""
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_smorest import abort
 
 from models import keys, records
@@ -25,6 +25,13 @@ OPEN: list[dict] = []
 # load balancer has none to send, and the docs are where a reader learns how to get one.
 OPEN_BLUEPRINTS = {"health", "api-docs", "doc_assets"}
 PROBES = {"health"}
+
+
+def init_app(app: Flask) -> None:
+    """Find each request's key first; its refusal is answered once the rate limiter has
+    counted the request (api.limits.init_app)."""
+    app.before_request(authenticate)
+    app.teardown_request(forget_the_actor)
 
 
 def security(method: str, read_requires_key: bool, blueprint: str) -> list[dict]:

@@ -3,10 +3,11 @@
 import http
 
 import flask_smorest
-from flask import current_app, has_request_context, json, request
+from flask import Flask, current_app, has_request_context, json, request
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema, fields
 from peewee import PeeweeException
+from playhouse.pool import MaxConnectionsExceeded
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -86,6 +87,14 @@ class ProblemSchema(Schema):
             "example": "0f8e5b1c9d2a4e6b8c3f7a1d5e9b2c4f",
         }
     )
+
+
+def init_app(app: Flask) -> None:
+    """Answer the domain's refusals and the database's failures as problems; flask-smorest's
+    Api (class Api below, built with the endpoints) answers Flask's and webargs' errors."""
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(PeeweeException, handle_database_error)
+    app.register_error_handler(MaxConnectionsExceeded, handle_database_error)
 
 
 class Api(flask_smorest.Api):

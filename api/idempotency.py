@@ -5,7 +5,7 @@ import json
 import re
 from datetime import timedelta
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, request
 from flask_smorest import abort
 from peewee import PeeweeException
 
@@ -31,6 +31,12 @@ PARAMETER = {
     "and then gets its answer. A request that failed on the server's side (5xx), or never "
     "finished, kept nothing: its retry runs again. Keys last 24 hours, per API key.",
 }
+
+
+def init_app(app: Flask) -> None:
+    """Claim each write's key before its view runs; keep its answer for retries after."""
+    app.before_request(begin)
+    app.after_request(finish)
 
 
 def begin():

@@ -18,6 +18,7 @@ from limits.errors import StorageError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from api import auth
 from api.endpoints import health
 
 # flask-limiter's line when its fallback finds the store answering again.
@@ -51,11 +52,15 @@ def _is_probe() -> bool:
 
 
 def init_app(app: Flask) -> None:
-    """Count the app's requests, reaching the shared store within RATELIMIT_STORAGE_TIMEOUT."""
+    """Count the app's requests, reaching the shared store within RATELIMIT_STORAGE_TIMEOUT,
+    then refuse those auth found wanting: a refused request counts too, else bad keys could
+    be tried without end. Tell every client where it stands."""
     app.config.setdefault(
         "RATELIMIT_STORAGE_OPTIONS", storage_options(app.config["RATELIMIT_STORAGE_TIMEOUT"])
     )
     limiter.init_app(app)
+    app.before_request(auth.refuse)
+    app.after_request(add_headers)
 
 
 def storage_options(timeout: float) -> dict:

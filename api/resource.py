@@ -52,7 +52,7 @@ VERSION_TAG = re.compile(r"([0-9]{1,9})(?:-[0-9a-f]{8})?")
 
 class Parser(FlaskParser):
     """webargs' parser, reading bodies with the app's JSON (which refuses what Python's parser
-    cannot take: see api.JSONProvider), and refusing query strings no backend can store."""
+    cannot take: see api.requests.JSONProvider), and refusing query strings no backend can store."""
 
     def _raw_load_json(self, req):
         if not is_json_request(req):
