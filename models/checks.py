@@ -8,9 +8,9 @@ from peewee import fn
 
 from models.db import one_of
 from models.periods import Period
+from models.series import percent
 from models.tables import Segment, Statistic
 
-PERCENT = Decimal("0.01")
 # Which period a stated change compares with.
 COMPARED_PERIOD = {"yoy": Period.year_earlier, "previous_period": Period.previous}
 
@@ -58,9 +58,7 @@ def derived_changes(rows) -> dict[int, DerivedChange]:
         derived = DerivedChange(implied_prior_value=_implied_prior(row.value, row.change_pct))
         prior = priors.get(wanted.get(row.id))
         if prior:
-            derived.derived_change_pct = (row.value / prior * 100 - 100).quantize(
-                PERCENT, rounding=ROUND_HALF_UP
-            )
+            derived.derived_change_pct = percent(row.value / prior - 1)
             derived.change_consistent = _consistent(row.value, prior, row.change_pct)
         result[row.id] = derived
     return result

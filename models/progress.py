@@ -13,13 +13,11 @@ The rules, in order:
 """
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from models.periods import Period
-from models.series import observations
+from models.series import observations, percent
 from models.tables import Indicator, Target
-
-PERCENT = Decimal("0.01")
 
 
 @dataclass
@@ -56,7 +54,7 @@ def progress(target: Target) -> Progress:
         period=period,
         actual=actual,
         unit=unit,
-        percent_reached=_percent(actual / goal) if goal else None,
+        percent_reached=percent(actual / goal) if goal else None,
         gap=goal - actual,
         years_left=deadline - period.end.year,
     )
@@ -68,7 +66,7 @@ def progress(target: Target) -> Progress:
         return result
     if annual and result.years_left > 0 and actual > 0 and goal > 0:
         required = (goal / actual) ** (Decimal(1) / result.years_left) - 1
-        result.required_annual_growth_pct = _percent(required)
+        result.required_annual_growth_pct = percent(required)
     if result.years_left <= 0:
         result.status = "off_track"
         result.note = "The target's period is over and it was not met."
@@ -77,7 +75,7 @@ def progress(target: Target) -> Progress:
         years = period.end.year - first_period.end.year
         achieved = (actual / first) ** (Decimal(1) / years) - 1 if first > 0 else None
         if achieved is not None:
-            result.achieved_annual_growth_pct = _percent(achieved)
+            result.achieved_annual_growth_pct = percent(achieved)
             on_track = result.achieved_annual_growth_pct >= result.required_annual_growth_pct
             result.status = "on_track" if on_track else "off_track"
     else:
@@ -98,7 +96,7 @@ def _actuals(target: Target) -> list[tuple[Period, Decimal]]:
         return list(parts.items())
     wholes = values(target.share_of_id)
     return [
-        (period, _percent(value / wholes[period]))
+        (period, percent(value / wholes[period]))
         for period, value in parts.items()
         if wholes.get(period)
     ]
@@ -110,7 +108,3 @@ def _reached(direction: str, actual: Decimal, goal: Decimal) -> bool:
     if direction == "exactly":
         return actual == goal
     return actual >= goal
-
-
-def _percent(ratio: Decimal) -> Decimal:
-    return (ratio * 100).quantize(PERCENT, rounding=ROUND_HALF_UP)

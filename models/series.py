@@ -23,6 +23,11 @@ PERCENT_TRANSFORMS = ("change_pct", "yoy_pct", "share")
 PERCENT_PLACES = Decimal("0.01")
 
 
+def percent(ratio: Decimal) -> Decimal:
+    """`ratio` as a percentage, rounded as every percentage the service computes is."""
+    return (ratio * 100).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+
+
 @dataclass
 class Point:
     """One period of a series: the transformed value, and what it was computed from."""
@@ -187,9 +192,9 @@ def _point(period: Period, row, transform: str, others: dict) -> Point:
     elif other.value == 0:
         point.note = "The comparison value is zero."
     elif transform == "share":
-        point.value = _percent(row.value / other.value)
+        point.value = percent(row.value / other.value)
     else:
-        point.value = _percent(row.value / other.value - 1)
+        point.value = percent(row.value / other.value - 1)
     return point
 
 
@@ -197,7 +202,3 @@ def _incomparable(period: Period) -> str:
     if period.frequency == "irregular":
         return "irregular, so it has no previous period of the same length"
     return "a day that recurs only in leap years, or the first period on the calendar"
-
-
-def _percent(ratio: Decimal) -> Decimal:
-    return (ratio * 100).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
