@@ -138,12 +138,22 @@ def encode_cursor(row, order: list) -> str:
     values = [getattr(row, column.name) for column, _ in order]
     state = {"keys": _keys(order)}
     state["values"] = [v if isinstance(v, int) else str(v) for v in values]
-    return base64.urlsafe_b64encode(json.dumps(state).encode()).decode().rstrip("=")
+    return opaque(json.dumps(state).encode())
+
+
+def opaque(state: bytes) -> str:
+    """A cursor that carries `state`: URL-safe base64, without padding."""
+    return base64.urlsafe_b64encode(state).decode().rstrip("=")
+
+
+def unwrapped(cursor: str) -> bytes:
+    """The state an `opaque` cursor carries; binascii.Error (a ValueError) if it is none."""
+    return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
 
 
 def _decode(cursor: str, order: list) -> list:
     try:
-        state = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        state = json.loads(unwrapped(cursor))
         if state["keys"] != _keys(order):
             raise ValueError
         return [

@@ -1,6 +1,5 @@
 """The changes feed: every create, update and delete, in commit order, for keeping a copy."""
 
-import base64
 import binascii
 
 from flask import request, url_for
@@ -9,6 +8,7 @@ from flask_smorest import abort
 from marshmallow import RAISE, fields, validate
 
 from api.fields import QueryInteger
+from api.pagination import opaque, unwrapped
 from api.resource import Blueprint, RevisionSchema
 from api.schemas import AsOfQuery
 from models import records
@@ -75,14 +75,14 @@ class Changes(MethodView):
 
 
 def _cursor(revision_id: int) -> str:
-    return base64.urlsafe_b64encode(f"r{revision_id}".encode()).decode().rstrip("=")
+    return opaque(f"r{revision_id}".encode())
 
 
 def _position(cursor: str) -> int:
     if not cursor:
         return 0
     try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text = unwrapped(cursor).decode()
         if text[:1] == "r" and text[1:].isascii() and text[1:].isdigit() and len(text) < 20:
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
