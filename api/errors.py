@@ -1,6 +1,7 @@
 """One error path: every failure, ours or Flask's, becomes an RFC 9457 problem response."""
 
 import http
+from collections.abc import Iterator
 
 import flask_smorest
 from flask import Flask, current_app, has_request_context, json, request
@@ -195,25 +196,31 @@ def _flatten(messages: dict) -> list[dict]:
     flat = []
     for location, tree in messages.items():
         key = LOCATION_KEYS.get(location, location)
-        for path, message in _leaves(tree, ()):
+        for path, details in field_messages(tree):
             if key == "pointer":
                 name = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
             else:
                 name = ".".join(path)
-            flat.append({key: name, "detail": message})
+            flat += [{key: name, "detail": detail} for detail in details]
     return flat
 
 
-def _leaves(node, path: tuple):
-    """(path, message) for every message in marshmallow's nested dicts and lists."""
-    if isinstance(node, str):
-        yield path, node
-    elif isinstance(node, dict):
+def field_messages(
+    node, path: tuple[str, ...] = (), whole: str = "_schema"
+) -> Iterator[tuple[tuple[str, ...], list[str]]]:
+    """(path, messages) for every field marshmallow's nested messages name: dicts of fields
+    (and of list indices) down to a field's list of messages. Messages under the key `whole`
+    are about the level they are in, not about a field of it (marshmallow's "_schema")."""
+    if isinstance(node, dict):
         for name, child in node.items():
-            yield from _leaves(child, path if name == "_schema" else (*path, str(name)))
-    else:
+            yield from field_messages(child, path if name == whole else (*path, str(name)), whole)
+    elif isinstance(node, list) and all(isinstance(message, str) for message in node):
+        yield path, node
+    elif isinstance(node, list):
         for child in node:
-            yield from _leaves(child, path)
+            yield from field_messages(child, path, whole)
+    else:
+        yield path, [str(node)]
 
 
 def handle_database_error(error: Exception):

@@ -27,7 +27,7 @@ from api.endpoints.segments import SegmentSchema
 from api.endpoints.sources import SourceSchema
 from api.endpoints.statistics import StatisticSchema
 from api.endpoints.targets import TargetSchema
-from api.errors import API_NAMES
+from api.errors import API_NAMES, field_messages
 from api.fields import MAX_ID, NUMBER_TEXT
 from api.schemas import RecordSchema, periods, split_periods, unacceptable
 from models import records
@@ -221,21 +221,16 @@ class Importer:
 
 
 def problems(messages, where: dict) -> list[dict]:
-    """Marshmallow's or a rule's messages about one row, as problem `errors` items."""
-    found = []
-    for name, detail in _leaves(messages, ""):
-        found.append(where | {"pointer": where.get("pointer", "") + name, "detail": detail})
-    return found
-
-
-def _leaves(messages, prefix: str) -> Iterator[tuple[str, str]]:
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            yield from _leaves(value, f"{prefix}/{key}" if key != "" else prefix)
-    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        yield prefix, " ".join(messages)
-    else:
-        yield prefix, str(messages)
+    """Marshmallow's or a rule's messages about one row, as problem `errors` items: one per
+    field, its messages joined. The key "" holds what is said of the row as a whole."""
+    return [
+        where
+        | {
+            "pointer": where.get("pointer", "") + "".join(f"/{part}" for part in path),
+            "detail": " ".join(details),
+        }
+        for path, details in field_messages(messages, whole="")
+    ]
 
 
 def document_rows(document) -> Iterator[tuple[str, dict, dict]]:
