@@ -1,42 +1,22 @@
 """The HTTP layer: the app factory that wires configuration, database, resources and errors."""
 
 import os
+from importlib import import_module
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 
-from api import (
-    as_of,
-    auth,
-    connections,
-    errors,
-    idempotency,
-    limits,
-    observability,
-    requests,
-)
-from api.endpoints import (
-    changes,
-    checks,
-    docs,
-    events,
-    facts,
-    health,
-    imports,
-    indicators,
-    landing,
-    segments,
-    series,
-    sources,
-    statistics,
-    targets,
-)
+from api import as_of, auth, connections, errors, idempotency, limits, observability, requests
+from api.endpoints import changes, checks, docs, facts, health, imports, landing, series
 from api.errors import Api
 from api.fields import CODE_PATTERN, ID_PARAMETER, CodeConverter, IdConverter
+from models.tables import COLLECTIONS
 from service.config import Config, from_environment
 
-RESOURCES = (sources, events, statistics, targets, indicators, segments)
+# Each collection's endpoints are in the module named after it; the spec lists them in the
+# collections' order.
+RESOURCES = tuple(import_module(f"api.endpoints.{name}") for name in COLLECTIONS)
 CODE_PARAMETER = {"type": "string", "pattern": CODE_PATTERN, "maxLength": 64}
 
 

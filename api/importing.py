@@ -33,19 +33,23 @@ from api.schemas import RecordSchema, periods, split_periods, unacceptable
 from models import records
 from models.db import bulk_writing, database
 from models.errors import DomainError
-from models.tables import Event, Indicator, Segment, Source, Statistic, Target
+from models.tables import Event, Indicator, Segment, Source, Statistic, Target, collection
 
-# In dependency order: a record may refer to those of the sections before it by their ref.
+# Each collection's records, in dependency order: a record may refer to those of the sections
+# before it by their ref.
 SECTIONS = {
-    "indicators": (Indicator, IndicatorSchema),
-    "segments": (Segment, SegmentSchema),
-    "sources": (Source, SourceSchema),
-    "events": (Event, EventSchema),
-    "statistics": (Statistic, StatisticSchema),
-    "targets": (Target, TargetSchema),
+    collection(model): (model, schema)
+    for model, schema in (
+        (Indicator, IndicatorSchema),
+        (Segment, SegmentSchema),
+        (Source, SourceSchema),
+        (Event, EventSchema),
+        (Statistic, StatisticSchema),
+        (Target, TargetSchema),
+    )
 }
 # The fields that may give a ref instead of an id, and the section whose refs they name.
-REFERENCES = {"source_id": "sources", "event_id": "events"}
+REFERENCES = {"source_id": collection(Source), "event_id": collection(Event)}
 MAX_REF = 200  # characters: a name for a record, not a record
 # Events and targets have no natural key; within an import, these fields tell them apart.
 IDENTITY = {Event: ("title", "date", "source"), Target: ("title", "source")}
@@ -299,7 +303,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
                 # No id has more than 10 digits; reading a longer one would only cost time
                 # (int() refuses more than 4,300 digits, and takes seconds for fewer).
                 item[name] = int(text) if len(text) <= 10 else MAX_ID + 1
-        yield "statistics", item, {"line": reader.line_num}
+        yield collection(Statistic), item, {"line": reader.line_num}
 
 
 def _records(reader) -> Iterator[list[str]]:

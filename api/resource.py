@@ -20,7 +20,7 @@ from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
 from models import checks, queries, records
-from models.tables import Record
+from models.tables import Record, collection
 
 # The most characters If-Match or If-None-Match may have: dozens of our ETags, and far below
 # what gunicorn takes in a header.
@@ -185,8 +185,12 @@ def with_article(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
+def item_endpoint(name: str) -> str:
+    """The endpoint of one record of the collection `name`, for url_for: `events.EventsById`."""
+    return f"{name}.{name.capitalize()}ById"
+
+
 def crud_blueprint(
-    name: str,
     model: type[Record],
     schema: type[Schema],
     query_schema: type[Schema],
@@ -194,10 +198,11 @@ def crud_blueprint(
     description: str,
     embeds: dict | None = None,
 ) -> Blueprint:
-    """A blueprint at /v1/<name> with list, create, read, replace, update and delete.
+    """A blueprint at /v1/<collection> with list, create, read, replace, update and delete.
 
     `embeds` maps an `include=` name to what computes it for a listed record.
     """
+    name = collection(model)
     singular = model.__name__.lower()
     one = with_article(singular)
     title = name.capitalize()
@@ -236,7 +241,7 @@ def crud_blueprint(
         )
         def post(self, data):
             row = checked(records.create(model, data))
-            location = url_for(f"{name}.{title}ById", **{pk.name: row._pk})
+            location = url_for(item_endpoint(name), **{pk.name: row._pk})
             return represent(row, representation, 201, {"Location": location})
 
     class Item(MethodView):

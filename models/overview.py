@@ -7,17 +7,7 @@ from peewee import SQL
 from models.facts import describe, timeline
 from models.progress import Progress, progress
 from models.queries import listing
-from models.tables import Event, Indicator, Record, Segment, Source, Statistic, Target
-
-# Collection name -> table, in the order the API documents them.
-COLLECTIONS: dict[str, type[Record]] = {
-    "sources": Source,
-    "events": Event,
-    "statistics": Statistic,
-    "targets": Target,
-    "indicators": Indicator,
-    "segments": Segment,
-}
+from models.tables import COLLECTIONS, Target
 
 
 @dataclass

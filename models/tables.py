@@ -320,5 +320,24 @@ class IdempotentRequest(BaseModel):
 
 
 TABLES = (Source, Indicator, Segment, Event, EventTopic, Statistic, Target, Revision)
+# Collection name -> table: the name the API lists each kind of record under, in the order it
+# documents them.
+COLLECTIONS: dict[str, type[Record]] = {
+    "sources": Source,
+    "events": Event,
+    "statistics": Statistic,
+    "targets": Target,
+    "indicators": Indicator,
+    "segments": Segment,
+}
+_COLLECTION_OF = {model._meta.table_name: name for name, model in COLLECTIONS.items()}
+
+
+def collection(table: type[Record] | str) -> str:
+    """The collection a table's records are listed in, for the table or its name (as a
+    revision or the timeline gives it): `statistics` for Statistic and for "statistic"."""
+    return _COLLECTION_OF[table if isinstance(table, str) else table._meta.table_name]
+
+
 # What runs the service rather than what it knows: not exported, not versioned.
 OPERATIONAL = (ApiKey, IdempotentRequest)

@@ -12,6 +12,7 @@ from api.pagination import opaque, unwrapped
 from api.resource import Blueprint, RevisionSchema
 from api.schemas import AsOfQuery
 from models import records
+from models.tables import collection
 
 blp = Blueprint(
     "changes",
@@ -37,7 +38,7 @@ class ChangesQuery(AsOfQuery):
 
 class ChangeSchema(RevisionSchema):
     resource = fields.Function(
-        lambda revision: COLLECTIONS[revision.resource],
+        lambda revision: collection(revision.resource),
         metadata={"description": "The collection: sources, events, statistics, ..."},
     )
     key = fields.String(metadata={"description": "The record's id or code."})
@@ -48,15 +49,6 @@ NEXT = {
         "description": "Pass as `since` to continue; also in Link rel=next.",
         "schema": {"type": "string"},
     }
-}
-# Table name -> collection name, as the API spells resources.
-COLLECTIONS = {
-    "source": "sources",
-    "indicator": "indicators",
-    "segment": "segments",
-    "event": "events",
-    "statistic": "statistics",
-    "target": "targets",
 }
 
 

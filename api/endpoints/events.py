@@ -87,7 +87,6 @@ class EventQuery(QuerySchema):
 
 
 blp = crud_blueprint(
-    "events",
     Event,
     EventSchema,
     EventQuery,

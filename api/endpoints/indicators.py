@@ -58,7 +58,6 @@ class IndicatorQuery(QuerySchema):
 
 
 blp = crud_blueprint(
-    "indicators",
     Indicator,
     IndicatorSchema,
     IndicatorQuery,

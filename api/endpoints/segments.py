@@ -51,7 +51,6 @@ class SegmentQuery(QuerySchema):
 
 
 blp = crud_blueprint(
-    "segments",
     Segment,
     SegmentSchema,
     SegmentQuery,

@@ -70,7 +70,6 @@ class SourceQuery(QuerySchema):
 
 
 blp = crud_blueprint(
-    "sources",
     Source,
     SourceSchema,
     SourceQuery,

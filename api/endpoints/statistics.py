@@ -135,7 +135,6 @@ class StatisticQuery(QuerySchema):
 
 
 blp = crud_blueprint(
-    "statistics",
     Statistic,
     StatisticSchema,
     StatisticQuery,

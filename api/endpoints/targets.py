@@ -200,7 +200,6 @@ class TargetQuery(QuerySchema):
 
 
 blp = crud_blueprint(
-    "targets",
     Target,
     TargetSchema,
     TargetQuery,
