@@ -6,9 +6,8 @@ from flask import Flask, g, request
 from marshmallow import ValidationError
 
 from api.fields import UTCDateTime
+from api.requests import READ_METHODS
 from models import history
-
-READ_METHODS = {"GET", "HEAD"}
 
 
 def init_app(app: Flask) -> None:

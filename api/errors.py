@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from api.observability import count_database_error, request_id
+from api.requests import READ_METHODS
 from models.db import FULL, described, fault
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
 from models.idempotency import HEADER as IDEMPOTENCY_KEY
@@ -29,8 +30,6 @@ API_NAMES = {"source": "source_id", "event": "event_id"}
 LOCATION_KEYS = {"json": "pointer", "query": "parameter", "headers": "header"}
 # The request headers whose values a domain rule may refuse, by the name the rule gives them.
 HEADER_FIELDS = {IDEMPOTENCY_KEY}
-# Requests without a body: the fields a domain rule names in them are query parameters.
-BODILESS_METHODS = {"GET", "HEAD"}
 
 # The refusals gunicorn gives before the app sees the request, in its own short HTML page:
 # status -> the name of the response every operation documents them with.
@@ -186,7 +185,7 @@ def _located(name: str) -> dict:
     it: the domain knows only the field; which part of the request carried it is HTTP's."""
     if name in HEADER_FIELDS:
         return {"header": name}
-    if request.method in BODILESS_METHODS:
+    if request.method in READ_METHODS:  # no body: the field was a query parameter
         return {"parameter": name}
     return {"pointer": f"/{API_NAMES.get(name, name)}"}
 

@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+READ_METHODS = {"GET", "HEAD"}  # without a body
 CSV_BODIES = {"imports.Import"}  # the endpoints that also take text/csv
 LARGE_BODIES = {"imports.Import"}  # the endpoints that take up to IMPORT_MAX_BYTES
 
