@@ -29,6 +29,23 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 UNLIMITED = "1000000 per minute"
 
 
+# The suites `make test-fast` leaves out (marked slow): they serve with gunicorn, drive a
+# browser, stop services or send thousands of requests, and take most of the suite's time.
+SLOW = (
+    "tests/api/test_hostile.py",
+    "tests/api/test_fuzz_live.py",
+    "tests/api/test_concurrency.py",
+    "tests/browser/",
+    "tests/faults/",
+)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+
+
 def backend_url(backend: str, folder) -> str:
     """A database of `backend`: a new SQLite file in `folder`, or the shared PostgreSQL one
     (skipping the test where TEST_DATABASE_URL is not set)."""
