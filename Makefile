@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: serve test lint format openapi clean bench
+.PHONY: serve test test-fast lint format openapi clean bench
 
 $(BIN)/industry-facts: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,11 @@ serve: $(BIN)/industry-facts
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# The suite on SQLite without the slow suites (gunicorn, chromium, faults, thousands of
+# requests; pytest -m slow runs them): for the edit-test loop, in under 3 minutes.
+test-fast: $(VENV)/.dev
+	TEST_DATABASE_URL= $(BIN)/python -m pytest -m "not slow and not postgres"
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -1,12 +1,19 @@
-"""Fixtures: an app per test on a fresh, seeded database, on SQLite and on PostgreSQL."""
+"""Fixtures: an app per test on its own copy of a seeded database, on SQLite and PostgreSQL."""
 
 import contextlib
 import os
+import re
+import shutil
 import sqlite3
 import subprocess
+import tempfile
+from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from api import create_app
 from models import keys
@@ -18,6 +25,25 @@ from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 # What a fixture is parametrised with to run once per backend.
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+# Limits stay on, but out of reach: tests/api/test_limits.py lowers them to test them.
+UNLIMITED = "1000000 per minute"
+
+
+# The suites `make test-fast` leaves out (marked slow): they serve with gunicorn, drive a
+# browser, stop services or send thousands of requests, and take most of the suite's time.
+SLOW = (
+    "tests/api/test_hostile.py",
+    "tests/api/test_fuzz_live.py",
+    "tests/api/test_concurrency.py",
+    "tests/browser/",
+    "tests/faults/",
+)
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 def backend_url(backend: str, folder) -> str:
@@ -32,29 +58,225 @@ def backend_url(backend: str, folder) -> str:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
-    """Every test that touches the database runs once per backend."""
-    return backend_url(request.param, tmp_path)
+    """Every test that touches the database runs once per backend: on a new SQLite file, or
+    on a PostgreSQL database of its own, a copy of the seeded one, dropped afterwards."""
+    url = backend_url(request.param, tmp_path)
+    if request.param == "sqlite" or not POSTGRES.copies():
+        yield url
+        return
+    url = POSTGRES.copy()
+    try:
+        yield url
+    finally:
+        # The pool closes its own connections; the drop ends the rest (other apps, servers).
+        if database.obj is not None:
+            database.close_all()
+        POSTGRES.drop(url)
 
 
 def seeded_app(database_url: str):
-    """A testing app on a database emptied and seeded anew."""
-    # Limits stay on, but out of reach: tests/api/test_limits.py lowers them to test them.
-    unlimited = "1000000 per minute"
+    """A testing app on a database that holds the seed and nothing else: a copy of the one
+    the run seeded, or, where it cannot copy, the database emptied and seeded anew."""
     app = create_app(
         {
             "TESTING": True,
             "DATABASE_URL": database_url,
-            "RATE_LIMIT_ANONYMOUS": unlimited,
-            "RATE_LIMIT_KEY": unlimited,
+            "RATE_LIMIT_ANONYMOUS": UNLIMITED,
+            "RATE_LIMIT_KEY": UNLIMITED,
         }
     )
-    with app.app_context():
-        # SQLite gets a new file per test; PostgreSQL is shared, so start it from nothing.
-        drop_schema()
+    if database_url.startswith("sqlite"):
+        copy_seeded_sqlite(Path(database_url.removeprefix("sqlite:///")))
+    elif not POSTGRES.take_fresh(database_url):
+        # The shared database (a module's fixture), or one a test has used: seed it anew.
+        with app.app_context():
+            drop_schema()
+            create_schema()
+            load_seed()
+        database.close()
+    return app
+
+
+# -- the seeded database, built once per run and backend ------------------------------------
+# Creating the tables and importing the seed took a quarter of a second a test on SQLite and
+# half a second on PostgreSQL, most of the suite's time; a copy takes a few milliseconds.
+
+
+def seed(url: str) -> None:
+    """Create the tables in the empty database at `url` and load the seed, as a fresh
+    database would be seeded; close every connection to it, which a copy needs."""
+    with create_app({"TESTING": True, "DATABASE_URL": url}).app_context():
         create_schema()
         load_seed()
-    database.close()
-    return app
+    database.close_all()
+
+
+class SeededSqlite:
+    """One seeded SQLite file per run, copied whole for each test that needs one."""
+
+    def __init__(self):
+        self.folder: Path | None = None
+
+    def path(self) -> Path:
+        if self.folder is None:
+            self.folder = Path(tempfile.mkdtemp(prefix="industry-facts-seeded-"))
+            path = self.folder / "seeded.sqlite3"
+            seed(f"sqlite:///{path}")
+            # Everything into the main file, so that it alone is the database.
+            with contextlib.closing(sqlite3.connect(path)) as connection:
+                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return self.folder / "seeded.sqlite3"
+
+    def remove(self) -> None:
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+SEEDED_SQLITE = SeededSqlite()
+
+
+def copy_seeded_sqlite(path: Path) -> None:
+    """Make the SQLite database at `path` a copy of the seeded one."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(SEEDED_SQLITE.path(), path)
+        return
+    # A database in use: SQLite's backup replaces its pages under its own locks, so that the
+    # connections already open on it see the copy, as they would a schema dropped and seeded.
+    with (
+        contextlib.closing(sqlite3.connect(SEEDED_SQLITE.path())) as source,
+        contextlib.closing(sqlite3.connect(path)) as target,
+    ):
+        source.backup(target)
+
+
+class PostgresCopies:
+    """Databases made from a seeded template on TEST_DATABASE_URL's server: one per test,
+    named after the test database and this process (test_pytest_<pid>_<n>), and dropped
+    after the test.
+
+    CREATE DATABASE ... TEMPLATE copies the template's files, sequences included, so ids are
+    those of a fresh seed. Where the role may not create databases, every test falls back
+    to the shared database, emptied and seeded anew.
+    """
+
+    def __init__(self, url: str | None):
+        self.url = url
+        self.admin: psycopg.Connection | None = None
+        self.template: str | None = None
+        self.unavailable = not url
+        self.fresh: set[str] = set()  # copies made and not yet handed to seeded_app
+        self.made = 0
+
+    def copies(self) -> bool:
+        """Whether tests get a database of their own (building the template on first use)."""
+        if self.template is None and not self.unavailable:
+            self._build_template()
+        return not self.unavailable
+
+    def copy(self) -> str:
+        self.made += 1
+        name = f"{self._base()}_pytest_{os.getpid()}_{self.made}"
+        self._execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(self.template)
+            )
+        )
+        url = self._url(name)
+        self.fresh.add(url)
+        return url
+
+    def take_fresh(self, url: str) -> bool:
+        """Whether `url` is a copy no one has used yet, which from now on someone has."""
+        if url in self.fresh:
+            self.fresh.discard(url)
+            return True
+        return False
+
+    def drop(self, url: str) -> None:
+        self.fresh.discard(url)
+        name = urlsplit(url).path.lstrip("/")
+        # FORCE: a test's other apps, servers and subprocesses may still hold connections.
+        self._execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+    def close(self) -> None:
+        if self.template is not None:
+            self.drop(self._url(self.template))
+            self.template = None
+        if self.admin is not None:
+            self.admin.close()
+
+    def _build_template(self) -> None:
+        self._drop_abandoned()
+        name = f"{self._base()}_pytest_{os.getpid()}_seed"
+        try:
+            self._execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.InsufficientPrivilege:
+            self.unavailable = True
+            return
+        self.template = name
+        seed(self._url(name))
+        # CREATE DATABASE ... TEMPLATE fails while anyone is connected to it: keep even
+        # autovacuum out.
+        self._execute(
+            sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name))
+        )
+
+    def _drop_abandoned(self) -> None:
+        """Drop the copies and templates of runs that ended without dropping them (killed)."""
+        pattern = rf"^{re.escape(self._base())}_pytest_(\d+)_(seed|\d+)$"
+        names = self._execute(sql.SQL("SELECT datname FROM pg_database")).fetchall()
+        for (name,) in names:
+            match = re.match(pattern, name)
+            # This process's own names too: a container may give a new run an old run's pid.
+            if match and (int(match[1]) == os.getpid() or not _alive(int(match[1]))):
+                self.drop(self._url(name))
+
+    def _execute(self, statement):
+        # Reconnect once: tests/faults restarts the server under this connection.
+        for attempt in (1, 2):
+            try:
+                if self.admin is None or self.admin.closed:
+                    self.admin = psycopg.connect(self._url(self._base()), autocommit=True)
+                return self.admin.execute(statement)
+            except psycopg.OperationalError:
+                if self.admin is not None:
+                    self.admin.close()
+                self.admin = None
+                if attempt == 2:
+                    raise
+
+    def _base(self) -> str:
+        return urlsplit(self.url).path.lstrip("/")
+
+    def _url(self, name: str) -> str:
+        parts = urlsplit(self.url)
+        return parts._replace(scheme="postgresql", path=f"/{name}").geturl()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+POSTGRES = PostgresCopies(POSTGRES_URL)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _seeded_databases():
+    # Built before any test's fixtures run, so that no test's monkeypatching shapes them.
+    SEEDED_SQLITE.path()
+    POSTGRES.copies()
+    yield
+    POSTGRES.close()
+    SEEDED_SQLITE.remove()
 
 
 @pytest.fixture
@@ -110,11 +332,8 @@ def live_server(tmp_path_factory):
     """gunicorn serving a seeded SQLite database on a free port, for clients from outside the
     process (a browser, a generated client): its `url`, and a `key` with write scope."""
     path = tmp_path_factory.mktemp("live") / "live.sqlite3"
-    app = create_app({"DATABASE_URL": f"sqlite:///{path}"})
-    with app.app_context():
-        create_schema()
-        load_seed()
-    key = make_key(app, "write")
+    copy_seeded_sqlite(path)
+    key = make_key(create_app({"DATABASE_URL": f"sqlite:///{path}"}), "write")
     database.close_all()
     port = free_port()
     env = os.environ | {"DATABASE_URL": f"sqlite:///{path}", "PORT": str(port)}
@@ -147,13 +366,13 @@ def served_on(database_url: str, log_dir, settings: dict | None = None):
     """`industry-facts serve` on `database_url`, with `settings` added to its environment:
     its `url`, `env`, a key of each scope, and its log (the `log()` tail, the `log_path`)."""
     port = free_port()
-    unlimited = "1000000 per minute"  # the clients of these servers send thousands of requests
     env = os.environ | {
         "DATABASE_URL": database_url,
         "PORT": str(port),
         "WEB_CONCURRENCY": "2",
-        "RATE_LIMIT_ANONYMOUS": unlimited,
-        "RATE_LIMIT_KEY": unlimited,
+        # The clients of these servers send thousands of requests.
+        "RATE_LIMIT_ANONYMOUS": UNLIMITED,
+        "RATE_LIMIT_KEY": UNLIMITED,
         "LOG_LEVEL": "warning",
     }
     env |= settings or {}
@@ -170,7 +389,7 @@ def served_on(database_url: str, log_dir, settings: dict | None = None):
 
     try:
         wait_until_serving(url, server, output)
-        keys = {scope: cli_key(env, scope) for scope in ("read", "write")}
+        keys = cli_keys(env, ("read", "write"))
         yield SimpleNamespace(
             url=url, database_url=database_url, env=env, keys=keys, log=output, log_path=log_path
         )
@@ -180,14 +399,23 @@ def served_on(database_url: str, log_dir, settings: dict | None = None):
         log.close()
 
 
-def cli_key(env: dict, scope: str) -> str:
-    """A key made as the README says: `industry-facts keys create`."""
-    made = subprocess.run(
-        [CONSOLE_SCRIPT, "keys", "create", "--name", f"tests ({scope})", "--scope", scope],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return made.stdout.strip()
+def cli_keys(env: dict, scopes) -> dict[str, str]:
+    """A key of each scope, made as the README says: `industry-facts keys create`. The
+    commands run side by side: each spends a second importing the app before it writes."""
+    running = {
+        scope: subprocess.Popen(
+            [CONSOLE_SCRIPT, "keys", "create", "--name", f"tests ({scope})", "--scope", scope],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for scope in scopes
+    }
+    keys = {}
+    for scope, command in running.items():
+        made, error = command.communicate(timeout=60)
+        assert command.returncode == 0, f"keys create --scope {scope}: {error}"
+        keys[scope] = made.strip()
+    return keys
