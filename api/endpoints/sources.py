@@ -1,11 +1,22 @@
 """Sources: the publications every fact is taken from."""
 
+import re
+
 from marshmallow import fields, validate
 
 from api.fields import UTCDateTime
 from api.resource import crud_blueprint
 from api.schemas import QuerySchema, RecordSchema, any_of, search_field, sort_field
 from models.tables import Source
+
+# What a source's URL may be, as the spec says it and the server checks it: an RFC 3986 URI
+# that marshmallow's URL validator also takes (http or https, a dotted host name, an optional
+# port, then a path or query of unreserved, reserved or percent-encoded characters).
+_CHARACTER = r"(%[0-9A-Fa-f]{2}|[A-Za-z0-9._~:/?@!$&'()*+,;=-])"
+URL = re.compile(
+    r"^https?://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,}"
+    rf"(:[0-9]{{1,5}})?(/{_CHARACTER}*|\?{_CHARACTER}+)?$"
+)
 
 
 class SourceSchema(RecordSchema):
@@ -27,11 +38,15 @@ class SourceSchema(RecordSchema):
     url = fields.Url(
         required=True,
         schemes={"http", "https"},
-        validate=validate.Length(max=2000),
+        validate=[
+            validate.Length(max=2000),
+            validate.Regexp(URL, error="Not an http(s) URL of ASCII characters."),
+        ],
         metadata={
             "format": "uri",  # apispec says `url`, which JSON Schema does not know
-            "description": "Where it can be read (http or https); unique, so a source is "
-            "stored once.",
+            "pattern": URL.pattern,
+            "description": "Where it can be read: an http or https URL, with characters "
+            "outside ASCII percent-encoded; unique, so a source is stored once.",
             "example": "https://nenpower.com/blog/chinas-automotive-industry-launches-2025-"
             "vision-for-global-expansion-and-innovation/",
         },
