@@ -91,10 +91,11 @@ def test_a_bad_graceful_timeout_stops_gunicorn_in_one_line(tmp_path):
 def test_a_request_outlasting_the_worker_timeout_is_answered(tmp_path, monkeypatch):
     # GUNICORN_TIMEOUT bounds how long a worker may go without checking in with the master,
     # which a gthread worker does while its threads run requests: it does not cut them off.
-    # An import of 30,000 rows takes seconds, several times this timeout.
-    monkeypatch.setenv("GUNICORN_TIMEOUT", "1")
+    # An import of 100,000 rows takes several seconds, more than twice this timeout. (At 1 s a
+    # loaded machine could starve the worker's own heartbeat of the GIL that long.)
+    monkeypatch.setenv("GUNICORN_TIMEOUT", "3")
     with served_on(backend_url("sqlite", tmp_path), tmp_path) as server:
-        body = statistics_csv(30_000).encode()
+        body = statistics_csv(100_000).encode()
         request = urllib.request.Request(
             f"{server.url}/v1/import",
             data=body,
@@ -104,7 +105,7 @@ def test_a_request_outlasting_the_worker_timeout_is_answered(tmp_path, monkeypat
             },
         )
         with urllib.request.urlopen(request, timeout=120) as response:
-            assert json.loads(response.read())["created"] == {"statistics": 30_000}
+            assert json.loads(response.read())["created"] == {"statistics": 100_000}
         assert "WORKER TIMEOUT" not in server.log()
 
 
