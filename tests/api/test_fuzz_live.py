@@ -1,7 +1,8 @@
 """schemathesis against gunicorn (`industry-facts serve`) on each backend, with every phase.
 
 Three runs per backend: with a write key; with a read key, where every write must be a 403;
-and with no key, where every write must be a 401. A schema-valid request gets 2xx except
+and with no key, where every write must be a 401 (these two skip the stateful phase, whose
+chains need writes). A schema-valid request gets 2xx except
 where test_fuzz.ACCEPTED says why not. (Apart from test_fuzz.py: its in-process tests empty
 the PostgreSQL database, which must not happen while a server here uses it.)
 """
@@ -26,7 +27,11 @@ def test_live_server_matches_its_spec(served, key, tmp_path):
     config = tmp_path / "schemathesis.toml"
     config.write_text(config_toml(writes_answer))
     command = [SCHEMATHESIS, "--config-file", str(config), "run", f"{served.url}/openapi.json"]
-    command += ["--checks", "all", "--phases", "examples,coverage,fuzzing,stateful"]
+    # Stateful chains only with the write key: without it every write is a 401 or 403, and a
+    # link the chain cannot resolve becomes the path `/v1/events/None`, a 404 before the key
+    # is looked at (schemathesis 4.32 calls that a rejected valid request).
+    phases = "examples,coverage,fuzzing" + (",stateful" if key == "write" else "")
+    command += ["--checks", "all", "--phases", phases]
     command += ["--max-examples", str(EXAMPLES[key]), "--max-time", str(SECONDS[key])]
     # One worker: with two, schemathesis 4.32 can fail importing its own transports.
     command += ["--workers", "1"]
@@ -38,5 +43,6 @@ def test_live_server_matches_its_spec(served, key, tmp_path):
         command, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS[key] * 4 + 120
     )
     assert run.returncode == 0, f"{run.stdout[-12000:]}\n{run.stderr[-2000:]}\n{served.log()}"
-    stateful = run.stdout.split("Stateful (in")[1].split("===")[0]
-    assert "No tests were run" not in stateful, run.stdout[-6000:]
+    if key == "write":
+        stateful = run.stdout.split("Stateful (in")[1].split("===")[0]
+        assert "No tests were run" not in stateful, run.stdout[-6000:]
