@@ -1,7 +1,6 @@
 """The HTTP layer: the app factory that wires configuration, database, resources and errors."""
 
 import os
-from importlib import import_module
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
@@ -11,12 +10,9 @@ from api import as_of, auth, connections, errors, idempotency, limits, observabi
 from api.endpoints import changes, checks, docs, facts, health, imports, landing, series
 from api.errors import Api
 from api.fields import CODE_PATTERN, ID_PARAMETER, CodeConverter, IdConverter
-from models.tables import COLLECTIONS
+from api.resource import resource_blueprints
 from service.config import Config, from_environment
 
-# Each collection's endpoints are in the module named after it; the spec lists them in the
-# collections' order.
-RESOURCES = tuple(import_module(f"api.endpoints.{name}") for name in COLLECTIONS)
 CODE_PARAMETER = {"type": "string", "pattern": CODE_PATTERN, "maxLength": 64}
 
 
@@ -51,8 +47,9 @@ def _register_endpoints(app: Flask) -> None:
     api.register_converter(CodeConverter, lambda converter: CODE_PARAMETER)
     api.register_converter(IdConverter, lambda converter: ID_PARAMETER)
     api.spec.components.security_scheme(auth.SCHEME, auth.SECURITY_SCHEME)
-    for resource in (*RESOURCES, imports, series, facts, checks, changes, health):
-        api.register_blueprint(resource.blp)
+    others = (imports, series, facts, checks, changes, health)
+    for blp in (*resource_blueprints(), *(module.blp for module in others)):
+        api.register_blueprint(blp)
     app.register_blueprint(docs.blp)
     app.register_blueprint(landing.blp)
 

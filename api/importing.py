@@ -21,38 +21,19 @@ from operator import itemgetter
 
 from marshmallow import ValidationError, missing
 
-from api.endpoints.events import EventSchema
-from api.endpoints.indicators import IndicatorSchema
-from api.endpoints.segments import SegmentSchema
-from api.endpoints.sources import SourceSchema
-from api.endpoints.statistics import StatisticSchema
-from api.endpoints.targets import TargetSchema
 from api.errors import API_NAMES, field_messages
 from api.fields import MAX_ID, NUMBER_TEXT
+from api.resource import resource_blueprints
 from api.schemas import RecordSchema, periods, split_periods, unacceptable
-from models import records
+from models import records, resources
 from models.db import bulk_writing, database
 from models.errors import DomainError
-from models.tables import Event, Indicator, Segment, Source, Statistic, Target, collection
+from models.resources import collection
+from models.tables import Event, Record, Source, Statistic
 
-# Each collection's records, in dependency order: a record may refer to those of the sections
-# before it by their ref.
-SECTIONS = {
-    collection(model): (model, schema)
-    for model, schema in (
-        (Indicator, IndicatorSchema),
-        (Segment, SegmentSchema),
-        (Source, SourceSchema),
-        (Event, EventSchema),
-        (Statistic, StatisticSchema),
-        (Target, TargetSchema),
-    )
-}
 # The fields that may give a ref instead of an id, and the section whose refs they name.
 REFERENCES = {"source_id": collection(Source), "event_id": collection(Event)}
 MAX_REF = 200  # characters: a name for a record, not a record
-# Events and targets have no natural key; within an import, these fields tell them apart.
-IDENTITY = {Event: ("title", "date", "source"), Target: ("title", "source")}
 CONFLICTS = ("error", "skip", "update")
 CSV_COLUMNS = (
     "indicator",
@@ -69,6 +50,13 @@ CSV_COLUMNS = (
 NUMBERS = ("value", "change_pct")
 MAX_ERRORS = 1000  # enough to fix a file by; the count says how many there were
 CHUNK = 500  # rows checked and stored together
+
+
+def sections() -> dict[str, tuple[type[Record], type[RecordSchema]]]:
+    """Each collection's records and the schema its endpoints take them with, in dependency
+    order: a record may refer to those of the sections before it by their ref."""
+    schemas = {blp.name: blp.schema for blp in resource_blueprints()}
+    return {r.collection: (r.model, schemas[r.collection]) for r in resources.in_dependency_order()}
 
 
 class Unreadable(ValidationError):
@@ -122,15 +110,17 @@ class Importer:
         self.errors, self.refused = [], 0
         # Refs given so far, and the ids of those stored, per section: a source_id names a
         # source's ref, never an event's that happens to be spelt the same.
-        self.refs = {section: set() for section in SECTIONS}
-        self.ids = {section: {} for section in SECTIONS}
-        self.loaders = {section: RowLoader(schema()) for section, (_, schema) in SECTIONS.items()}
+        self.sections = sections()
+        self.refs = {section: set() for section in self.sections}
+        self.ids = {section: {} for section in self.sections}
+        self.loaders = {name: RowLoader(schema()) for name, (_, schema) in self.sections.items()}
 
     def load(self, section: str, chunk: list) -> None:
         """Check a chunk of one section's rows and store the good ones, a few statements for
         all of them (records.create_many); rows already stored follow `on_conflict`."""
-        model = SECTIONS[section][0]
-        identity = IDENTITY.get(model, model.natural_key)
+        model = self.sections[section][0]
+        resource = resources.of(model)
+        identity = resource.identity
         loaded = {}
         for position, (_, item, where) in enumerate(chunk):
             try:
@@ -151,7 +141,7 @@ class Importer:
                 self._settle(section, model, twins[same], data, ref, where)
         positions = list(new)
         rows = [data for data, _ in new.values()]
-        known = twins if identity == model.natural_key else None
+        known = twins if identity == resource.natural_key else None
         created, refused = records.create_many(model, rows, known)
         for index, key in created.items():
             self.counts["created"][section] += 1
@@ -241,10 +231,11 @@ def document_rows(document) -> Iterator[tuple[str, dict, dict]]:
     """The rows of a JSON document, sections in dependency order, whatever order it has."""
     if not isinstance(document, dict):
         raise ValidationError({"": ["The document must be a JSON object of sections."]})
-    unknown = set(document) - set(SECTIONS)
+    names = list(sections())
+    unknown = set(document) - set(names)
     if unknown:
         raise ValidationError({name: ["Unknown section."] for name in sorted(unknown)})
-    for section in SECTIONS:
+    for section in names:
         items = document.get(section, [])
         if not isinstance(items, list):
             raise ValidationError({section: ["A section is a list of records."]})

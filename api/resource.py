@@ -5,6 +5,7 @@ import http
 import json
 import re
 from functools import partial
+from importlib import import_module
 from urllib.parse import unquote_to_bytes
 
 import flask_smorest
@@ -19,8 +20,9 @@ from api.errors import response_name
 from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
-from models import checks, queries, records
-from models.tables import Record, collection
+from models import queries, records, resources
+from models.resources import collection
+from models.tables import Record
 
 # The most characters If-Match or If-None-Match may have: dozens of our ETags, and far below
 # what gunicorn takes in a header.
@@ -129,7 +131,7 @@ def list_response(model: type[Record], schema: Schema, args: dict, embeds: dict)
     sort, words, include = args.pop("sort", None), args.pop("q", None), args.pop("include", ())
     query, order = queries.listing(model, args, sort, words)
     rows, headers = paginate(query, order, **paging)
-    for row in checks.annotate(model, rows):
+    for row in resources.of(model).annotate(rows):
         for key in dict.fromkeys(include):
             setattr(row, key, embeds[key](row))
     return formats.render(rows, schema, name, headers)
@@ -185,9 +187,19 @@ def with_article(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
 
 
-def item_endpoint(name: str) -> str:
-    """The endpoint of one record of the collection `name`, for url_for: `events.EventsById`."""
-    return f"{name}.{name.capitalize()}ById"
+# Collection name -> its blueprint, as crud_blueprint makes them: create_app registers those
+# of the declared resources (models/resources.py), and the import engine takes their schemas.
+BLUEPRINTS: dict[str, Blueprint] = {}
+
+
+def resource_blueprints() -> list[Blueprint]:
+    """Each declared resource's blueprint, in the registry's order: made in the module named
+    after its collection (api/endpoints/statistics.py), unless made already."""
+    resources.in_dependency_order()  # every reference declared, or no start
+    for name in resources.REGISTRY:
+        if name not in BLUEPRINTS:
+            import_module(f"api.endpoints.{name}")
+    return [BLUEPRINTS[name] for name in resources.REGISTRY]
 
 
 def crud_blueprint(
@@ -200,7 +212,8 @@ def crud_blueprint(
 ) -> Blueprint:
     """A blueprint at /v1/<collection> with list, create, read, replace, update and delete.
 
-    `embeds` maps an `include=` name to what computes it for a listed record.
+    `embeds` maps an `include=` name to what computes it for a listed record. The blueprint
+    keeps `schema`, and `item_endpoint`, the endpoint of one record for url_for.
     """
     name = collection(model)
     singular = model.__name__.lower()
@@ -209,13 +222,16 @@ def crud_blueprint(
     pk = model._meta.primary_key
     key = f"<id:{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
+    blp.schema, blp.item_endpoint = schema, f"{name}.{title}ById"
 
     # Built once: a marshmallow schema copies its fields when built, which costs more than
     # dumping a record with it.
     representation = schema()
 
+    annotate = resources.of(model).annotate
+
     def checked(row: Record) -> Record:
-        return checks.annotate(model, [row])[0]
+        return annotate([row])[0]
 
     class Collection(MethodView):
         @blp.arguments(query_schema, location="query", unknown=RAISE)
@@ -241,7 +257,7 @@ def crud_blueprint(
         )
         def post(self, data):
             row = checked(records.create(model, data))
-            location = url_for(item_endpoint(name), **{pk.name: row._pk})
+            location = url_for(blp.item_endpoint, **{pk.name: row._pk})
             return represent(row, representation, 201, {"Location": location})
 
     class Item(MethodView):
@@ -300,6 +316,7 @@ def crud_blueprint(
     described = {"in": "path", "name": pk.name, "description": f"The {singular}'s {pk.name}."}
     blp.route(f"/{key}", parameters=[described])(Item)
     blp.route(f"/{key}/revisions", parameters=[described])(Revisions)
+    BLUEPRINTS[name] = blp
     return blp
 
 

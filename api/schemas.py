@@ -18,7 +18,7 @@ from api.fields import (
     visible,
 )
 from api.pagination import PagingSchema
-from models.queries import DEFAULT_SORT, SORTS
+from models import resources
 
 
 class InputSchema(Schema):
@@ -216,7 +216,8 @@ class SeveralValues(DelimitedList):
 
 def sort_field(model) -> fields.Field:
     """The `sort` parameter of a list: its allowed keys, each optionally prefixed with -."""
-    names = list(SORTS[model])
+    resource = resources.of(model)
+    names, default = list(resource.sorts), list(resource.default_sort)
     allowed = ", ".join(names)
     return SeveralValues(
         fields.String(
@@ -228,8 +229,8 @@ def sort_field(model) -> fields.Field:
         validate=validate.Length(min=1, error=f"Sort by {allowed}; prefix - for descending."),
         metadata={
             "description": f"Comma-separated keys among {allowed}; `-` for descending. "
-            f"Default: {', '.join(DEFAULT_SORT[model])}, then the id.",
-            "example": DEFAULT_SORT[model],
+            f"Default: {', '.join(default)}, then the id.",
+            "example": default,
         },
     )
 

@@ -32,12 +32,11 @@ class DerivedChange:
     change_consistent: bool | None = None
 
 
-def annotate(model, rows: list) -> list:
-    """Set each statistic's derived-change fields (no-op for other records); returns rows."""
-    if model is Statistic:
-        derived = derived_changes(rows)
-        for row in rows:
-            row.__dict__.update(vars(derived.get(row.id, DerivedChange())))
+def annotate_statistics(rows: list) -> list:
+    """Set each statistic's derived-change fields; returns rows."""
+    derived = derived_changes(rows)
+    for row in rows:
+        row.__dict__.update(vars(derived.get(row.id, DerivedChange())))
     return rows
 
 

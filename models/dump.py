@@ -5,31 +5,32 @@ from collections.abc import Iterator
 
 from peewee import AutoField, fn
 
-from models import history, search
+from models import history, resources, search
 from models.db import database, is_sqlite
 from models.errors import Conflict
-from models.schema import KNOWN_TABLES
-from models.tables import Revision, Segment, as_text
+from models.schema import known_tables
+from models.tables import Revision, as_text
 
 BATCH = 500
 
 
 def export_rows() -> Iterator[str]:
     """Each stored row as a JSON line: {"table": ..., "row": {column: value}}."""
-    for model in KNOWN_TABLES:
+    for model in known_tables():
         rows = model.select().order_by(*_order(model)).dicts().iterator()
-        if model is Segment:
-            rows = _parents_first(list(rows))
+        above = [fk.name for fk in model._meta.refs if fk.rel_model is model]
+        if above:
+            rows = _parents_first(list(rows), model._meta.primary_key.name, above[0])
         for row in rows:
             yield json.dumps({"table": model._meta.table_name, "row": row}, default=as_text) + "\n"
 
 
 def import_rows(lines) -> dict[str, int]:
     """Restore an export into an empty database, exactly: ids, versions and times included."""
-    models = {model._meta.table_name: model for model in KNOWN_TABLES}
+    models = {model._meta.table_name: model for model in known_tables()}
     counts = dict.fromkeys(models, 0)
     with database.atomic():
-        if any(model.select().exists() for model in KNOWN_TABLES):
+        if any(model.select().exists() for model in models.values()):
             raise Conflict("The database is not empty: restore into an empty one.")
         batch, current = [], None
         for line in lines:
@@ -50,19 +51,20 @@ def import_rows(lines) -> dict[str, int]:
             _insert(current, batch)
         _restart_sequences()
         history.backfill()  # a dump from before history kept none
-        for model in search.SEARCHABLE:
-            search.refresh(model)
+        for resource in resources.searchable():
+            search.refresh(resource.model)
     return counts
 
 
-def _parents_first(segments: list[dict]) -> list[dict]:
-    """Segments ordered so that each comes after its parent, as its foreign key requires."""
-    parent = {row["code"]: row["parent"] for row in segments}
+def _parents_first(rows: list[dict], key: str, above: str) -> list[dict]:
+    """Rows of a table whose records hang under each other (segments under their parent),
+    each after the one it hangs under, as its foreign key requires."""
+    parent = {row[key]: row[above] for row in rows}
 
     def depth(code):
         return 0 if parent.get(code) is None else 1 + depth(parent[code])
 
-    return sorted(segments, key=lambda row: (depth(row["code"]), row["code"]))
+    return sorted(rows, key=lambda row: (depth(row[key]), row[key]))
 
 
 def _insert(model, rows: list[dict]) -> None:
@@ -72,7 +74,7 @@ def _insert(model, rows: list[dict]) -> None:
 def _restart_sequences() -> None:
     """Start each table's ids past every id it has used, the deleted records' included (their
     revisions remain): an id names one record for good, in links, ETags and revisions."""
-    for model in KNOWN_TABLES:
+    for model in known_tables():
         pk = model._meta.primary_key
         if not isinstance(pk, AutoField):
             continue

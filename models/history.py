@@ -29,7 +29,7 @@ from peewee import (
 )
 
 from models.db import BaseModel, among, database, preamble
-from models.tables import Event, EventTopic, Indicator, Revision, Segment, Source, Statistic, Target
+from models.tables import Revision
 
 
 def _column(field):
@@ -74,24 +74,34 @@ def _history_table(model: type[Model], key: str) -> type[Model]:
     )
 
 
-# Table -> the field that names a record in it: an event's topics are versioned with it.
-KEYS = {
-    Source: "id",
-    Indicator: "code",
-    Segment: "code",
-    Event: "id",
-    EventTopic: "event",
-    Statistic: "id",
-    Target: "id",
-}
-HISTORY = {model: _history_table(model, key) for model, key in KEYS.items()}
-TABLES = tuple(HISTORY.values())
+# Table -> the field that names a record in it, and -> its history table: every resource's
+# table (models/resources.py registers each), and its parts, versioned with it (an event's
+# topics, by their event).
+KEYS: dict[type[Model], str] = {}
+HISTORY: dict[type[Model], type[Model]] = {}
+
+
+def track(table: type[Model], key: str) -> None:
+    """Keep every version of `table`'s rows from now on, each named by its field `key`."""
+    KEYS[table] = key
+    HISTORY[table] = _history_table(table, key)
+    _with_clause.cache_clear()
+
+
+def untrack(table: type[Model]) -> None:
+    del KEYS[table], HISTORY[table]
+    _with_clause.cache_clear()
+
+
+def tables() -> tuple[type[Model], ...]:
+    """The history tables."""
+    return tuple(HISTORY.values())
 
 
 def keep(model: type[Model], keys: list, at: datetime, change: str) -> None:
     """Record a change (create, update or delete) of records at `at`: close their open
     versions, which a new record has none of, and copy their new ones, unless deleted."""
-    for table in (model, EventTopic) if model is Event else (model,):
+    for table in (model, *(part for part in HISTORY if KEYS[part] in _owners(part, model))):
         history = HISTORY[table]
         column = getattr(history, KEYS[table])
         if change != "create":
@@ -111,19 +121,31 @@ def backfill() -> None:
     For tables made before history existed, and for restores of dumps made before it.
     """
     for table, history in HISTORY.items():
-        since = table.updated_at if table is not EventTopic else _event_changed()
+        since = _last_change(table)
         match = [getattr(history, name) == getattr(table, name) for name in _identity(table)]
         known = history.select().where(*match, history.valid_to.is_null())
         current = table.select(*table._meta.sorted_fields, since).where(~fn.EXISTS(known))
         history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
 
 
-def _event_changed():
-    return Event.select(Event.updated_at).where(Event.id == EventTopic.event)
+def _owners(part: type[Model], model: type[Model]) -> list[str]:
+    """The fields by which `part` refers to `model`: a part's versions are its record's."""
+    return [fk.name for fk in part._meta.refs if fk.rel_model is model and part is not model]
+
+
+def _last_change(table: type[Model]):
+    """When each row of `table` last changed: its own `updated_at`, or its record's."""
+    if "updated_at" in table._meta.fields:
+        return table.updated_at
+    fk = table._meta.fields[KEYS[table]]
+    owner = fk.rel_model
+    return owner.select(owner.updated_at).where(owner._meta.primary_key == fk)
 
 
 def _identity(table: type[Model]) -> list[str]:
-    return ["event", "topic"] if table is EventTopic else [KEYS[table]]
+    if table._meta.primary_key:
+        return [KEYS[table]]
+    return table._meta.sorted_field_names  # a part's row is all it holds
 
 
 def _history_fields(table: type[Model]) -> list:

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 
 from peewee import SQL
 
+from models import resources
 from models.facts import describe, timeline
 from models.progress import Progress, progress
 from models.queries import listing
-from models.tables import COLLECTIONS, Target
+from models.tables import Target
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Overview:
 def overview(facts: int = 5, targets: int = 20) -> Overview:
     """Counts of every collection, the `facts` latest facts, and the first `targets` targets'
     progress."""
-    counts = {name: model.select().count() for name, model in COLLECTIONS.items()}
+    counts = {name: r.model.select().count() for name, r in resources.REGISTRY.items()}
     return Overview(counts, latest_facts(facts), target_progress(targets))
 
 

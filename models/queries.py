@@ -1,115 +1,12 @@
 """List queries: a filter for every dimension, sorting, full-text search and keyset pages."""
 
 import operator
-from datetime import date
 from functools import reduce
 
 from peewee import Tuple
 
-from models import search
-from models.tables import Event, EventTopic, Indicator, Record, Segment, Source, Statistic, Target
-
-
-def _any_of(column):
-    return lambda values: column.in_(values)
-
-
-def _from(column):
-    return lambda value: column >= value
-
-
-def _to(column):
-    return lambda value: column <= value
-
-
-def _industry_of_indicator(industries):
-    return Statistic.indicator.in_(
-        Indicator.select(Indicator.code).where(Indicator.industry.in_(industries))
-    )
-
-
-def _topic(topics):
-    return Event.id.in_(EventTopic.select(EventTopic.event).where(EventTopic.topic.in_(topics)))
-
-
-# Filter name -> condition builder. Names are the API's; each column filtered has an index
-# (which the planner may pass over for a better one, as EXPLAIN in `make bench` shows).
-FILTERS = {
-    Source: {
-        "publisher": _any_of(Source.publisher),
-        "published_from": _from(Source.published_on),
-        "published_to": _to(Source.published_on),
-    },
-    Indicator: {"industry": _any_of(Indicator.industry)},
-    Segment: {"parent": _any_of(Segment.parent)},
-    Event: {
-        "country": _any_of(Event.country),
-        "industry": _any_of(Event.industry),
-        "kind": _any_of(Event.kind),
-        "topic": _topic,
-        "source_id": _any_of(Event.source),
-        "date_from": _from(Event.date),
-        "date_to": _to(Event.date),
-    },
-    Statistic: {
-        "indicator": _any_of(Statistic.indicator),
-        "region": _any_of(Statistic.region),
-        "segment": _any_of(Statistic.segment),
-        "industry": _industry_of_indicator,
-        "source_id": _any_of(Statistic.source),
-        "event_id": _any_of(Statistic.event),
-        "frequency": _any_of(Statistic.frequency),
-        # Periods overlap the asked range: they end after it starts and start before it ends.
-        "period_from": lambda period: Statistic.period_end >= period.start,
-        "period_to": lambda period: Statistic.period_start <= period.end,
-        "value_min": _from(Statistic.value),
-        "value_max": _to(Statistic.value),
-    },
-    Target: {
-        "region": _any_of(Target.region),
-        "indicator": _any_of(Target.indicator),
-        "segment": _any_of(Target.segment),
-        "status": _any_of(Target.status),
-        "industry": _any_of(Target.industry),
-        "source_id": _any_of(Target.source),
-        "event_id": _any_of(Target.event),
-        "year_from": lambda year: Target.target_period_end >= date(year, 1, 1),
-        "year_to": lambda year: Target.target_period_end <= date(year, 12, 31),
-    },
-}
-
-# Sort name -> column. Only columns that are never NULL, so that keyset pages are exact.
-SORTS = {
-    Source: {"id": Source.id, "publisher": Source.publisher, "title": Source.title},
-    Indicator: {"code": Indicator.code, "name": Indicator.name},
-    Segment: {"code": Segment.code, "name": Segment.name},
-    Event: {"date": Event.date, "id": Event.id, "title": Event.title, "kind": Event.kind},
-    Statistic: {
-        "period_start": Statistic.period_start,
-        "period_end": Statistic.period_end,
-        "value": Statistic.value,
-        "indicator": Statistic.indicator,
-        "region": Statistic.region,
-        "segment": Statistic.segment,
-        "id": Statistic.id,
-        "updated_at": Statistic.updated_at,
-    },
-    Target: {
-        "target_period_end": Target.target_period_end,
-        "target_value": Target.target_value,
-        "region": Target.region,
-        "indicator": Target.indicator,
-        "id": Target.id,
-    },
-}
-DEFAULT_SORT = {
-    Source: ["id"],
-    Indicator: ["code"],
-    Segment: ["code"],
-    Event: ["date"],
-    Statistic: ["period_start"],
-    Target: ["target_period_end"],
-}
+from models import resources, search
+from models.tables import Record
 
 
 def listing(
@@ -121,14 +18,14 @@ def listing(
     key, the complete order that keyset pages walk. With `q` and no `sort`, the best
     matches come first and `order` is None (a ranked list is paged by number only).
     """
-    query = model.full()
+    query, resource = model.full(), resources.of(model)
     for name, value in filters.items():
-        query = query.where(FILTERS[model][name](value))
+        query = query.where(resource.filters[name](value))
     if q:
         query, rank = search.matching(query, model, q)
         if not sort:
             return query.order_by(rank, model._meta.primary_key), None
-    order = order_of(model, sort or DEFAULT_SORT[model])
+    order = order_of(model, sort or list(resource.default_sort))
     return query.order_by(*(column.desc() if desc else column for column, desc in order)), order
 
 
@@ -153,7 +50,8 @@ def after(query, order: list, values: list):
 
 def order_of(model: type[Record], sort: list[str]) -> list:
     """(column, descending) pairs for `-name` style sort keys, the primary key last."""
-    order = [(SORTS[model][key.lstrip("-")], key.startswith("-")) for key in sort]
+    sorts = resources.of(model).sorts
+    order = [(sorts[key.lstrip("-")], key.startswith("-")) for key in sort]
     pk = model._meta.primary_key
     if all(column is not pk for column, _ in order):
         order.append((pk, order[-1][1]))

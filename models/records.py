@@ -2,7 +2,6 @@
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cache
@@ -11,7 +10,7 @@ from operator import itemgetter
 from peewee import AutoField, IntegrityError, Model, fn
 from playhouse.shortcuts import model_to_dict
 
-from models import history, search
+from models import history, resources, search
 from models.db import (
     among,
     database,
@@ -22,19 +21,7 @@ from models.db import (
     rendered,
 )
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
-from models.periods import Period
-from models.tables import (
-    Event,
-    EventTopic,
-    Indicator,
-    Record,
-    Revision,
-    Segment,
-    Statistic,
-    Target,
-    as_text,
-    utc_now,
-)
+from models.tables import Record, Revision, as_text, utc_now
 
 JSON = json.JSONEncoder(default=as_text)  # one for all: json.dumps makes one per call
 BATCH = 500  # values per IN list: well within every backend's limit on parameters
@@ -83,36 +70,34 @@ def create_many(model: type[Record], rows: list[dict], twins: dict | None = None
     """
     if any(fk.rel_model is model for fk in model._meta.refs):
         return _one_at_a_time(model, rows)
+    natural_key = resources.of(model).natural_key
     prepared = [_prepared(model, data) for data in rows]
     stored = {
         fk: _existing(fk.rel_field, {record.get(fk.name) for record in prepared} - {None})
         for fk in model._meta.refs
     }
-    twins = find_twins(model, prepared, model.natural_key) if twins is None else dict(twins)
+    twins = find_twins(model, prepared, natural_key) if twins is None else dict(twins)
     errors, accepted = {}, {}
     for index, record in enumerate(prepared):
         try:
             _check_rules(model, record, None, lambda fk, value: value in stored[fk])
-            twin = twins.get(_identity(record, model.natural_key))
+            twin = twins.get(_identity(record, natural_key))
             if twin is not None:
                 raise _twin_conflict(model, twin)
         except DomainError as error:
             errors[index] = error
             continue
         accepted[index] = record
-        if model.natural_key:
-            twins[_identity(record, model.natural_key)] = "an earlier row"
+        if natural_key:
+            twins[_identity(record, natural_key)] = "an earlier row"
     if not accepted:
         return {}, errors
     _continue_versions(model, list(accepted.values()))
     stored = _stored_rows(model, list(accepted.values()))
     pk = model._meta.primary_key.name
     ids = dict(zip(accepted, (record[pk] for record in stored), strict=True))
-    if model is Event:
-        topics = [(r["id"], topic) for r in stored for topic in dict.fromkeys(r["topics"])]
-        if topics:
-            EventTopic.insert_many(topics, fields=[EventTopic.event, EventTopic.topic]).execute()
-    if model in search.SEARCHABLE:
+    _store_parts(model, stored)
+    if resources.of(model).document:
         search.index(model, among(model._meta.primary_key, list(ids.values())))
     _revise(model, stored, "create")
     return ids, errors
@@ -298,14 +283,24 @@ def _written(model: type[Record], key, change: str) -> Record:
     """The record as stored after a change, read once to bring its indexes up to date and
     to keep its revision, in the change's transaction."""
     row = fetch(model, key)
-    if model is Event:
-        EventTopic.delete().where(EventTopic.event == key).execute()
-        rows = [(key, topic) for topic in dict.fromkeys(row.topics)]
-        if rows:
-            EventTopic.insert_many(rows, fields=[EventTopic.event, EventTopic.topic]).execute()
+    record = model_to_dict(row, recurse=False)
+    _store_parts(model, [record], replace=True)
     search.refresh_record(model, key)
-    _revise(model, [model_to_dict(row, recurse=False)], change)
+    _revise(model, [record], change)
     return row
+
+
+def _store_parts(model: type[Record], records: list[dict], replace: bool = False) -> None:
+    """Write the index rows kept with `records` (an event's topics), in place of those they
+    had if `replace`."""
+    pk = model._meta.primary_key.name
+    for table, rows_of in resources.of(model).parts.items():
+        if replace:
+            owner = resources.reference(table, model)
+            table.delete().where(among(owner, [record[pk] for record in records])).execute()
+        rows = [row for record in records for row in rows_of(record)]
+        if rows:
+            table.insert_many(rows, fields=table._meta.sorted_fields).execute()
 
 
 def _version_test(model: type[Record], versions: set[int] | None) -> list:
@@ -332,10 +327,7 @@ def _a(model: type[Model]) -> str:
 
 def _prepared(model: type[Record], data: dict) -> dict:
     """The client's fields plus what is derived from them (a statistic's frequency)."""
-    data = dict(data)
-    if model is Statistic and "period_start" in data:
-        data["frequency"] = Period(data["period_start"], data["period_end"]).frequency
-    return data
+    return resources.of(model).prepare(dict(data))
 
 
 def _continue_versions(model: type[Record], records: list[dict]) -> None:
@@ -362,10 +354,11 @@ def _continue_versions(model: type[Record], records: list[dict]) -> None:
 def _check(model: type[Record], record: dict, key) -> None:
     """Raise Invalid or Conflict unless `record` (the whole record after a change) may be stored."""
     _check_rules(model, record, key, _stored)
-    if model.natural_key:
+    natural_key = resources.of(model).natural_key
+    if natural_key:
         pk = model._meta.primary_key
         same = model.select(pk).where(
-            *(getattr(model, name) == record[name] for name in model.natural_key)
+            *(getattr(model, name) == record[name] for name in natural_key)
         )
         if key is not None:
             same = same.where(pk != key)
@@ -382,7 +375,7 @@ def _check_rules(model: type[Record], record: dict, key, exists) -> None:
         value = record.get(fk.name)
         if value is not None and not exists(fk, value):
             errors[fk.name] = f"There is no {_label(fk.rel_model)} {value!r}."
-    errors.update(RULES.get(model, _no_rules)(record, key))
+    errors.update(resources.of(model).rules(record, key))
     if errors:
         raise Invalid(errors)
 
@@ -393,131 +386,6 @@ def _stored(fk, value) -> bool:
 
 def _twin_conflict(model: type[Record], twin) -> Conflict:
     return Conflict(
-        f"{_a(model).capitalize()} with the same {', '.join(model.natural_key)} "
+        f"{_a(model).capitalize()} with the same {', '.join(resources.of(model).natural_key)} "
         f"already exists: {twin}."
     )
-
-
-def _no_rules(record: dict, key) -> dict:
-    return {}
-
-
-def _is_count(indicator_code) -> bool:
-    measure = Indicator.select(Indicator.measure).where(Indicator.code == indicator_code).scalar()
-    return measure == "count"
-
-
-def _statistic_rules(record: dict, key) -> dict:
-    errors = {}
-    if _is_count(record["indicator"]):
-        errors.update(_count_rules(record["value"], record.get("change_pct")))
-    if record.get("change_pct") is not None and not record.get("change_basis"):
-        errors["change_basis"] = "Say what change_pct compares with (for example yoy)."
-    return errors
-
-
-def _count_rules(value, change_pct) -> dict:
-    # value = prior * (1 + change_pct / 100), and a count's prior is at least 0: a fall of
-    # more than 100% would need a negative prior, and a fall of exactly 100% leaves nothing.
-    errors = {}
-    if value < 0:
-        errors["value"] = "A count cannot be negative."
-    if change_pct is None:
-        return errors
-    if change_pct < -100:
-        errors["change_pct"] = (
-            "A count cannot fall by more than 100%: the value before would have been negative."
-        )
-    elif change_pct == -100 and value != 0:
-        errors["change_pct"] = "A fall of 100% leaves a count of 0, not this value."
-    return errors
-
-
-def _event_rules(record: dict, key) -> dict:
-    if record.get("end_date") and record["end_date"] < record["date"]:
-        return {"end_date": "The event cannot end before it starts."}
-    return {}
-
-
-def _target_rules(record: dict, key) -> dict:
-    errors = {}
-    if record.get("share_of"):
-        if not record.get("segment"):
-            errors["segment"] = "A share target needs the segment whose share it sets."
-        elif record["segment"] in lineage(record["share_of"]):
-            errors["share_of"] = share_of_a_part(record["segment"], record["share_of"])
-    elif record["target_value"] < 0 and _is_count(record["indicator"]):
-        errors["target_value"] = "A count cannot be negative."
-    if (record.get("baseline_value") is None) != (record.get("baseline_period_start") is None):
-        errors["baseline_value"] = "Give baseline_value and baseline_period together."
-    return errors
-
-
-def _segment_rules(record: dict, key) -> dict:
-    # Meeting this segment again on the way up from its new parent would make a cycle.
-    above = list(lineage(record.get("parent")))
-    if record["code"] in above:
-        return {"parent": "A segment cannot be its own ancestor."}
-    if key is None or Segment.get_by_id(key).parent_id == record.get("parent"):
-        return {}
-    # Moved: a share target whose whole is this segment or under it must not be of a segment
-    # that would now be above it.
-    clash = (
-        Target.select(Target.id, Target.segment, Target.share_of)
-        .where(Target.share_of.in_(_subtree(record["code"])), Target.segment.in_(above))
-        .first()
-    )
-    if clash:
-        return {
-            "parent": f"Target {clash.id} gives {clash.segment_id!r} as a share of "
-            f"{clash.share_of_id!r}, which would then be part of it."
-        }
-    return {}
-
-
-def _subtree(code: str) -> set[str]:
-    """A segment's code and those of every segment under it."""
-    found, level = {code}, {code}
-    while level:
-        children = Segment.select(Segment.code).where(Segment.parent.in_(list(level)))
-        level = {child for (child,) in children.tuples()} - found
-        found |= level
-    return found
-
-
-def lineage(code: str | None) -> Iterator[str]:
-    """A segment's code, then its parent's, and so on up to the top; a chain that loops back
-    on itself (stored before its rule was checked) ends where it would repeat."""
-    seen = set()
-    while code is not None and code not in seen:
-        yield code
-        seen.add(code)
-        code = Segment.select(Segment.parent).where(Segment.code == code).scalar()
-
-
-def share_of_a_part(segment: str, share_of: str) -> str:
-    """Why `segment` cannot be taken as a share of `share_of`, which is it or part of it."""
-    if segment == share_of:
-        return "A segment cannot be a share of itself."
-    return f"Segment {share_of!r} is part of {segment!r}, which would be over 100% of it."
-
-
-def _indicator_rules(record: dict, key) -> dict:
-    # Stored values were measured in the old unit: relabelling them would change their meaning.
-    if key is None:
-        return {}
-    old = Indicator.get_by_id(key)
-    in_use = old.statistics.exists() or old.targets.exists()
-    changed = [f for f in ("unit", "measure") if record[f] != getattr(old, f)]
-    if in_use and changed:
-        return {f: f"Indicator {key} has data; its {f} cannot change." for f in changed}
-    return {}
-
-
-RULES = {
-    Statistic: _statistic_rules,
-    Event: _event_rules,
-    Target: _target_rules,
-    Segment: _segment_rules,
-    Indicator: _indicator_rules,
-}

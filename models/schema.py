@@ -3,16 +3,13 @@
 from contextlib import contextmanager
 from pathlib import Path
 
+from peewee import Model
 from peewee_migrate import Router
 from peewee_migrate.models import MIGRATE_TABLE
 
-from models import history, search
+from models import history, resources, search
 from models.db import database, is_sqlite
-from models.tables import OPERATIONAL, TABLES, Source
-
-# Everything the service knows, which an export holds; then what runs it.
-KNOWN_TABLES = TABLES + history.TABLES
-ALL_TABLES = KNOWN_TABLES + OPERATIONAL
+from models.tables import OPERATIONAL, Revision, Source
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # A database made before migrations began (by `init-db` of release 0.1) is at this one.
@@ -68,6 +65,17 @@ def check() -> None:
         )
 
 
+def known_tables() -> list[type[Model]]:
+    """Everything the service knows, which an export holds, each table after those it refers
+    to: the resources' tables, the revisions, the history."""
+    return [*resources.tables(), Revision, *history.tables()]
+
+
+def all_tables() -> list[type[Model]]:
+    """The known tables, then what runs the service."""
+    return [*known_tables(), *OPERATIONAL]
+
+
 def create_schema() -> None:
     """Make a new database's tables straight from the models, recorded as having had every
     migration: quicker than running them, for tests and benchmarks, which make many
@@ -82,15 +90,15 @@ def drop_schema() -> None:
     with _foreign_keys_off():
         # SQLite empties a table row by row as it drops it; a segment may go before the
         # segments under it, which its own foreign key would refuse.
-        database.drop_tables(ALL_TABLES, safe=True)
+        database.drop_tables(all_tables(), safe=True)
         database.execute_sql(f'DROP TABLE IF EXISTS "{MIGRATE_TABLE}"')
 
 
 def _create_tables() -> None:
     """Create the tables and search indexes that do not exist yet; history tables made now
     start with the current rows, valid from their last change."""
-    new_history = not all(database.table_exists(table) for table in history.TABLES)
-    database.create_tables(ALL_TABLES, safe=True)
+    new_history = not all(database.table_exists(table) for table in history.tables())
+    database.create_tables(all_tables(), safe=True)
     if new_history:
         history.backfill()
     search.create_indexes()

@@ -7,48 +7,12 @@ from functools import lru_cache
 import snowballstemmer
 from peewee import SQL, Expression, Table, fn
 
-from models import history
+from models import history, resources
 from models.db import SQLITE_FUNCTIONS, database, is_sqlite
-from models.tables import Event, Indicator, Record, Segment, Source, Statistic, Target
+from models.tables import Record
 
 WORD = re.compile(r"\w+")
 TOKEN = re.compile(r"[^\W_]+")  # a word to FTS5's unicode61 tokenizer
-
-
-def _text(*columns):
-    """The columns as one space-separated text, NULLs skipped, in SQL both backends speak."""
-    text = fn.COALESCE(columns[0], "")
-    for column in columns[1:]:
-        text = Expression(Expression(text, "||", " "), "||", fn.COALESCE(column, ""))
-    return text.alias("body")
-
-
-def _documents(model: type[Record]):
-    """A select of (id, text) for every record of `model`: what a search for it looks at."""
-    if model is Source:
-        return Source.select(Source.id, _text(Source.publisher, Source.title))
-    if model is Event:
-        return Event.select(
-            Event.id,
-            _text(Event.title, Event.theme, Event.summary, Event.topics, Event.quote, Source.title),
-        ).join(Source)
-    if model is Statistic:
-        return (
-            Statistic.select(
-                Statistic.id, _text(Indicator.name, Segment.name, Statistic.quote, Source.title)
-            )
-            .join(Indicator)
-            .switch(Statistic)
-            .join(Segment)
-            .switch(Statistic)
-            .join(Source)
-        )
-    return Target.select(
-        Target.id, _text(Target.title, Target.issuer, Target.quote, Source.title)
-    ).join(Source)
-
-
-SEARCHABLE = (Source, Event, Statistic, Target)
 
 
 def index_table(model: type[Record]) -> Table:
@@ -57,7 +21,8 @@ def index_table(model: type[Record]) -> Table:
 
 def create_indexes() -> None:
     """Create the search tables that do not exist yet."""
-    for model in SEARCHABLE:
+    for resource in resources.searchable():
+        model = resource.model
         name = index_table(model).__name__
         if is_sqlite():
             database.execute_sql(
@@ -77,8 +42,8 @@ def create_indexes() -> None:
 
 
 def drop_indexes() -> None:
-    for model in SEARCHABLE:
-        database.execute_sql(f'DROP TABLE IF EXISTS "{index_table(model).__name__}"')
+    for resource in resources.searchable():
+        database.execute_sql(f'DROP TABLE IF EXISTS "{index_table(resource.model).__name__}"')
 
 
 def refresh(model: type[Record], *conditions) -> None:
@@ -94,7 +59,7 @@ def refresh(model: type[Record], *conditions) -> None:
 
 def index(model: type[Record], *conditions) -> None:
     """Add the search documents of the `model` records matching `conditions`, which have none."""
-    documents = _documents(model)
+    documents = resources.of(model).document()
     if conditions:
         documents = documents.where(*conditions)
     table = index_table(model)
@@ -103,19 +68,15 @@ def index(model: type[Record], *conditions) -> None:
 
 def refresh_record(model: type[Record], key) -> None:
     """Keep the index in step with one record's change, and with the documents that quote it."""
-    if model in SEARCHABLE:
+    if resources.of(model).document:
         refresh(model, model.id == key)
-    if model is Source:
-        for fact in (Event, Statistic, Target):
-            refresh(fact, fact.source == key)
-    elif model is Indicator:
-        refresh(Statistic, Statistic.indicator == key)
-    elif model is Segment:
-        refresh(Statistic, Statistic.segment == key)
+    for quoting in resources.searchable():
+        if model in quoting.document_quotes:
+            refresh(quoting.model, resources.reference(quoting.model, model) == key)
 
 
 def forget(model: type[Record], key) -> None:
-    if model in SEARCHABLE:
+    if resources.of(model).document:
         database.execute(index_table(model).delete().where(_key(model) == key))
 
 
@@ -143,7 +104,7 @@ def _matching_the_past(query, model: type[Record], words: str):
     its index does; SQLite has no such function, so `search_score` tokenizes and stems as
     FTS5's porter tokenizer does, and ranks by how often the words occur.
     """
-    documents = _documents(model).alias("document")
+    documents = resources.of(model).document().alias("document")
     query = query.join(documents, on=(documents.c.id == model.id))
     if is_sqlite():
         score = fn.search_score(documents.c.body, words)

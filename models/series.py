@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from models.errors import Invalid
 from models.periods import Period
-from models.records import lineage, share_of_a_part
+from models.rules import lineage, share_of_a_part
 from models.tables import Indicator, Segment, Source, Statistic, citation
 
 TRANSFORMS = ("none", "change", "change_pct", "yoy", "yoy_pct", "share")

@@ -65,9 +65,6 @@ class Record(BaseModel):
     created_at = DateTimeField(default=utc_now)
     updated_at = DateTimeField(default=utc_now)
 
-    # The fields that identify a record besides its primary key (a 409 when repeated).
-    natural_key: tuple[str, ...] = ()
-
     @classmethod
     def full(cls):
         """The select that reads records with whatever their representation needs."""
@@ -114,8 +111,6 @@ class Source(Record):
     retrieved_at = DateTimeField(null=True)
     credit = TextField(null=True)
 
-    natural_key = ("url",)
-
 
 class Indicator(Record):
     code = CharField(64, primary_key=True)
@@ -124,8 +119,6 @@ class Indicator(Record):
     measure = CharField(16)
     industry = CharField(64, null=True, index=True)
     description = TextField(null=True)
-
-    natural_key = ("code",)
 
 
 class Segment(Record):
@@ -136,8 +129,6 @@ class Segment(Record):
     )
     additive = BooleanField(default=True)
     description = TextField(null=True)
-
-    natural_key = ("code",)
 
 
 class Event(Cited, Record):
@@ -208,8 +199,6 @@ class Statistic(Cited, Record):
             (("region", "period_start", "id"), False),
             (("indicator", "region", "period_start", "id"), False),
         )
-
-    natural_key = ("indicator", "region", "segment", "period_start", "period_end", "source")
 
     @classmethod
     def full(cls):
@@ -317,26 +306,6 @@ class IdempotentRequest(BaseModel):
 
     class Meta:
         indexes = ((("owner", "key"), True),)
-
-
-TABLES = (Source, Indicator, Segment, Event, EventTopic, Statistic, Target, Revision)
-# Collection name -> table: the name the API lists each kind of record under, in the order it
-# documents them.
-COLLECTIONS: dict[str, type[Record]] = {
-    "sources": Source,
-    "events": Event,
-    "statistics": Statistic,
-    "targets": Target,
-    "indicators": Indicator,
-    "segments": Segment,
-}
-_COLLECTION_OF = {model._meta.table_name: name for name, model in COLLECTIONS.items()}
-
-
-def collection(table: type[Record] | str) -> str:
-    """The collection a table's records are listed in, for the table or its name (as a
-    revision or the timeline gives it): `statistics` for Statistic and for "statistic"."""
-    return _COLLECTION_OF[table if isinstance(table, str) else table._meta.table_name]
 
 
 # What runs the service rather than what it knows: not exported, not versioned.

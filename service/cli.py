@@ -14,7 +14,7 @@ from api import create_app, importing
 from models import dump, keys, schema
 from models.db import FULL, database, described, fault
 from models.errors import Conflict, NotFound
-from models.tables import TABLES, ApiKey
+from models.tables import ApiKey
 from service.config import ConfigError, unusable_database
 from service.seed import load_seed
 from service.serving import gunicorn_settings, serve_with_gunicorn
@@ -243,7 +243,7 @@ def serve():
     applied = schema.upgrade()
     if applied:
         click.echo(f"Applied {', '.join(applied)}.")
-    if not any(table.select().exists() for table in TABLES):
+    if not any(table.select().exists() for table in schema.known_tables()):
         load_seed()
         click.echo("Empty database: loaded the seed facts.")
     # Close every pooled connection before gunicorn forks: each worker opens its own.

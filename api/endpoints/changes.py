@@ -12,7 +12,7 @@ from api.pagination import opaque, unwrapped
 from api.resource import Blueprint, RevisionSchema
 from api.schemas import AsOfQuery
 from models import records
-from models.tables import collection
+from models.resources import collection
 
 blp = Blueprint(
     "changes",

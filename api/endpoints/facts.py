@@ -7,10 +7,10 @@ from marshmallow import RAISE, Schema, fields, validate
 from api import formats
 from api.fields import Code, Region
 from api.pagination import LIST_HEADERS, paginate, take_paging
-from api.resource import Blueprint, item_endpoint
+from api.resource import BLUEPRINTS, Blueprint
 from api.schemas import QuerySchema, any_of, search_field
 from models.facts import TYPES, describe, timeline
-from models.tables import collection
+from models.resources import collection
 
 blp = Blueprint(
     "facts",
@@ -68,5 +68,5 @@ class Facts(MethodView):
         paging = take_paging(args)
         rows, headers = paginate(timeline(**args), None, **paging)
         for row in describe(rows):
-            row["href"] = url_for(item_endpoint(collection(row["type"])), id=row["id"])
+            row["href"] = url_for(BLUEPRINTS[collection(row["type"])].item_endpoint, id=row["id"])
         return formats.render(rows, FACT, name, headers)

@@ -11,12 +11,12 @@ from api.importing import (
     CONFLICTS,
     CSV_COLUMNS,
     MAX_REF,
-    SECTIONS,
     Rejected,
     csv_rows,
     document_rows,
     problems,
     run,
+    sections,
     text_lines,
 )
 from api.resource import Blueprint, writes
@@ -71,13 +71,6 @@ REQUEST_BODY = {
             "schema": {
                 "type": "object",
                 "additionalProperties": False,
-                "properties": {
-                    section: {
-                        "type": "array",
-                        "items": {"$ref": f"#/components/schemas/{model.__name__}"},
-                    }
-                    for section, (model, _) in SECTIONS.items()
-                },
                 "description": "Arrays of records, each as its resource takes it, plus an "
                 f"optional `ref` (1 to {MAX_REF} characters, once per section): later records "
                 "may give a source's ref as their source_id, an event's as their event_id.",
@@ -108,6 +101,22 @@ REQUEST_BODY = {
     f"allowed) with the header `{','.join(CSV_COLUMNS)}` (source_id and event_id by id). At "
     "most IMPORT_MAX_BYTES (64 MiB by default).",
 }
+
+
+def _document_sections(doc: dict, doc_info: dict, *, method: str, **kwargs) -> dict:
+    # A section for each resource declared when the app is made (models/resources.py).
+    if method == "post":
+        properties = {
+            section: {"type": "array", "items": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            for section, (model, _) in sections().items()
+        }
+        doc["requestBody"] = {
+            "content": {"application/json": {"schema": {"properties": properties}}}
+        }
+    return doc
+
+
+blp._prepare_doc_cbks.append(_document_sections)
 
 
 @blp.route("")

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from models import keys, search
+from models import keys, resources, search
 from models.db import database, open_database
 from models.schema import create_schema, drop_schema
 from service.seed import load_seed
@@ -195,7 +195,7 @@ def assert_index_matches_records(server) -> None:
     """Every searchable table has exactly one search document per record."""
     open_database(server.database_url)
     try:
-        for model in search.SEARCHABLE:
+        for model in (resource.model for resource in resources.searchable()):
             table = search.index_table(model).__name__
             (documents,) = database.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()
             assert documents == model.select().count(), table

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from marshmallow import ValidationError
 
-from api.importing import SECTIONS, RowLoader
+from api.importing import RowLoader, sections
+
+SECTIONS = sections()
 
 ROOT = Path(__file__).parents[2]
 SEED = json.loads((ROOT / "service" / "seed.json").read_text())

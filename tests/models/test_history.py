@@ -43,7 +43,7 @@ def test_an_events_topics_are_versioned_with_it(app):
 
 def test_history_tables_made_for_an_existing_database_start_with_its_rows(app):
     with app.app_context():
-        database.drop_tables(history.TABLES)
+        database.drop_tables(history.tables())
         create_schema()
         kept = versions(Statistic, 1)
         updated = Statistic.get_by_id(1).updated_at

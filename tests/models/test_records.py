@@ -10,7 +10,7 @@ import pytest
 from peewee import fn
 from playhouse.shortcuts import model_to_dict
 
-from models import queries, records
+from models import queries, records, rules
 from models.db import database
 from models.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from models.history import HISTORY
@@ -282,7 +282,7 @@ def test_the_walk_up_the_segments_ends_even_where_they_loop(app):
     with app.app_context():
         records.create(Segment, {"code": "suvs", "name": "SUVs", "parent": "passenger_cars"})
         Segment.update(parent="suvs").where(Segment.code == "total").execute()
-        assert list(records.lineage("suvs")) == ["suvs", "passenger_cars", "total"]
+        assert list(rules.lineage("suvs")) == ["suvs", "passenger_cars", "total"]
         with pytest.raises(Invalid) as error:
             records.create(Target, target(segment="total", share_of="commercial_vehicles"))
         assert list(error.value.errors) == ["share_of"]
