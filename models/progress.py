@@ -87,7 +87,7 @@ def progress(target: Target) -> Progress:
 def _actuals(target: Target) -> list[tuple[Period, Decimal]]:
     """(period, value) of the target's series, oldest first; a share as a percentage."""
 
-    def values(segment: int | None) -> dict[Period, Decimal]:
+    def values(segment: str | None) -> dict[Period, Decimal]:
         # One figure per period; where sources differ, the most recently published one.
         chosen = observations(target.indicator_id, target.region, segment, None, None)
         return {period: row.value for period, row in chosen.items()}

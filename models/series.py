@@ -131,9 +131,9 @@ def series(
 
 
 def observation_query(
-    indicator: str | int,
+    indicator: str,
     region: str,
-    segment: str | int | None,
+    segment: str | None,
     source: int | None = None,
     frequency: str | None = None,
 ) -> Any:
@@ -163,9 +163,9 @@ def observation_query(
 
 
 def observations(
-    indicator: str | int,
+    indicator: str,
     region: str,
-    segment: str | int | None,
+    segment: str | None,
     source: int | None,
     frequency: str | None,
 ) -> dict[Period, Any]:
