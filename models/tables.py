@@ -3,6 +3,7 @@
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from peewee import (
     SQL,
@@ -28,12 +29,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def as_text(value) -> str:
+def as_text(value: object) -> str:
     """A stored value as JSON text, alike on both backends: 7.3, not 7.300000; dates in ISO."""
     return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
 
 
-def _amount(**kwargs) -> DecimalField:
+def _amount(**kwargs: Any) -> DecimalField:
     # Exact decimals; 18 integer and 6 fractional digits cover every figure we expect.
     return DecimalField(max_digits=24, decimal_places=6, auto_round=False, **kwargs)
 
@@ -43,7 +44,7 @@ class IdField(AutoField):
     row is deleted, mixing two records' revisions and ETags; AUTOINCREMENT stops it there.
     PostgreSQL's sequences never go back."""
 
-    def ddl(self, ctx):
+    def ddl(self, ctx: Any) -> Any:
         node = super().ddl(ctx)
         return NodeList((node, SQL("AUTOINCREMENT"))) if is_sqlite() else node
 
@@ -51,10 +52,10 @@ class IdField(AutoField):
 class ListField(TextField):
     """A list of strings, stored as JSON text so that both backends hold it the same way."""
 
-    def db_value(self, value):
+    def db_value(self, value: list[str] | None) -> str:
         return json.dumps(list(value or []))
 
-    def python_value(self, value):
+    def python_value(self, value: str | None) -> list[str]:
         return json.loads(value) if value else []
 
 
@@ -69,12 +70,12 @@ class Record(BaseModel):
     natural_key: tuple[str, ...] = ()
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         """The select that reads records with whatever their representation needs."""
         return cls.select()
 
 
-def citation(publisher: str, title: str, published_on, url: str) -> str:
+def citation(publisher: str, title: str, published_on: date | str | None, url: str) -> str:
     """A one-line reference to a source: publisher, title, date of publication, address."""
     if isinstance(published_on, str):  # raw SQLite rows carry dates as ISO text
         published_on = date.fromisoformat(published_on)
@@ -85,8 +86,13 @@ def citation(publisher: str, title: str, published_on, url: str) -> str:
 class Cited:
     """A fact whose `full` select brings its source's details, to cite it without a query."""
 
+    source_publisher: str
+    source_title: str
+    source_published_on: date | str | None  # text in raw SQLite rows
+    source_url: str
+
     @classmethod
-    def cited(cls, query):
+    def cited(cls, query: Any) -> Any:
         return (
             query.switch(cls)
             .join(Source)
@@ -134,6 +140,8 @@ class Segment(Record):
     parent = ForeignKeyField(
         "self", null=True, backref="children", on_delete="RESTRICT", lazy_load=False
     )
+    # Each foreign key's `<name>_id`, peewee's accessor of the raw key, declared for mypy.
+    parent_id: str | None
     additive = BooleanField(default=True)
     description = TextField(null=True)
 
@@ -155,10 +163,11 @@ class Event(Cited, Record):
     source = ForeignKeyField(
         Source, backref="events", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    source_id: int
     quote = TextField(null=True)
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         return cls.cited(cls.select()).objects()
 
 
@@ -166,6 +175,7 @@ class EventTopic(BaseModel):
     """One topic of one event: the index behind filtering events by topic."""
 
     event = ForeignKeyField(Event, backref="topic_rows", on_delete="CASCADE", lazy_load=False)
+    event_id: int
     topic = CharField(100)
 
     class Meta:
@@ -179,10 +189,12 @@ class Statistic(Cited, Record):
     indicator = ForeignKeyField(
         Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=False
     )
+    indicator_id: str
     region = CharField(8)
     segment = ForeignKeyField(
         Segment, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    segment_id: str
     period_start = DateField()
     period_end = DateField()
     frequency = CharField(16, index=True)
@@ -192,9 +204,11 @@ class Statistic(Cited, Record):
     source = ForeignKeyField(
         Source, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    source_id: int
     event = ForeignKeyField(
         Event, null=True, backref="statistics", on_delete="RESTRICT", lazy_load=False
     )
+    event_id: int | None
     quote = TextField(null=True)
 
     class Meta:
@@ -212,7 +226,7 @@ class Statistic(Cited, Record):
     natural_key = ("indicator", "region", "segment", "period_start", "period_end", "source")
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         return cls.cited(cls.select(cls, Indicator.unit).join(Indicator)).objects()
 
     @property
@@ -229,9 +243,11 @@ class Target(Cited, Record):
     indicator = ForeignKeyField(
         Indicator, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    indicator_id: str
     segment = ForeignKeyField(
         Segment, null=True, backref="targets", on_delete="RESTRICT", lazy_load=False
     )
+    segment_id: str | None
     share_of = ForeignKeyField(
         Segment,
         null=True,
@@ -240,6 +256,7 @@ class Target(Cited, Record):
         lazy_load=False,
         column_name="share_of",
     )
+    share_of_id: str | None
     target_value = _amount()
     target_period_start = DateField()
     target_period_end = DateField(index=True)
@@ -252,13 +269,15 @@ class Target(Cited, Record):
     source = ForeignKeyField(
         Source, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    source_id: int
     event = ForeignKeyField(
         Event, null=True, backref="targets", on_delete="RESTRICT", lazy_load=False
     )
+    event_id: int | None
     quote = TextField(null=True)
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         # A share target is a percentage of another segment, whatever the indicator counts.
         unit = Case(None, [(cls.share_of.is_null(False), "percent")], Indicator.unit)
         return cls.cited(cls.select(cls, unit.alias("unit")).join(Indicator)).objects()
@@ -269,7 +288,7 @@ class Target(Cited, Record):
 
     @property
     def baseline_period(self) -> Period | None:
-        if self.baseline_period_start is None:
+        if self.baseline_period_start is None or self.baseline_period_end is None:
             return None
         return Period(self.baseline_period_start, self.baseline_period_end)
 
