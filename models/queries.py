@@ -1,40 +1,42 @@
 """List queries: a filter for every dimension, sorting, full-text search and keyset pages."""
 
 import operator
+from collections.abc import Callable
 from datetime import date
 from functools import reduce
+from typing import Any, cast
 
-from peewee import Tuple
+from peewee import Field, Tuple
 
 from models import search
 from models.tables import Event, EventTopic, Indicator, Record, Segment, Source, Statistic, Target
 
 
-def _any_of(column):
+def _any_of(column: Field) -> Callable[[Any], Any]:
     return lambda values: column.in_(values)
 
 
-def _from(column):
+def _from(column: Field) -> Callable[[Any], Any]:
     return lambda value: column >= value
 
 
-def _to(column):
+def _to(column: Field) -> Callable[[Any], Any]:
     return lambda value: column <= value
 
 
-def _industry_of_indicator(industries):
+def _industry_of_indicator(industries: list[str]) -> Any:
     return Statistic.indicator.in_(
         Indicator.select(Indicator.code).where(Indicator.industry.in_(industries))
     )
 
 
-def _topic(topics):
+def _topic(topics: list[str]) -> Any:
     return Event.id.in_(EventTopic.select(EventTopic.event).where(EventTopic.topic.in_(topics)))
 
 
 # Filter name -> condition builder. Names are the API's; each column filtered has an index
 # (which the planner may pass over for a better one, as EXPLAIN in `make bench` shows).
-FILTERS = {
+FILTERS: dict[type[Record], dict[str, Callable[[Any], Any]]] = {
     Source: {
         "publisher": _any_of(Source.publisher),
         "published_from": _from(Source.published_on),
@@ -79,7 +81,7 @@ FILTERS = {
 }
 
 # Sort name -> column. Only columns that are never NULL, so that keyset pages are exact.
-SORTS = {
+SORTS: dict[type[Record], dict[str, Field]] = {
     Source: {"id": Source.id, "publisher": Source.publisher, "title": Source.title},
     Indicator: {"code": Indicator.code, "name": Indicator.name},
     Segment: {"code": Segment.code, "name": Segment.name},
@@ -113,8 +115,11 @@ DEFAULT_SORT = {
 
 
 def listing(
-    model: type[Record], filters: dict, sort: list[str] | None = None, q: str | None = None
-):
+    model: type[Record],
+    filters: dict[str, Any],
+    sort: list[str] | None = None,
+    q: str | None = None,
+) -> tuple[Any, list[tuple[Field, bool]] | None]:
     """The records matching every filter (and the words of `q`), with their order.
 
     Returns (query, order): `order` is a list of (column, descending) ending in the primary
@@ -132,7 +137,7 @@ def listing(
     return query.order_by(*(column.desc() if desc else column for column, desc in order)), order
 
 
-def after(query, order: list, values: list):
+def after(query: Any, order: list[tuple[Field, bool]], values: list[Any]) -> Any:
     """`query` narrowed to the rows that come after the row with these `order` values."""
     columns = [column for column, _ in order]
     directions = {desc for _, desc in order}
@@ -151,10 +156,10 @@ def after(query, order: list, values: list):
     return query.where(reduce(operator.or_, later))
 
 
-def order_of(model: type[Record], sort: list[str]) -> list:
+def order_of(model: type[Record], sort: list[str]) -> list[tuple[Field, bool]]:
     """(column, descending) pairs for `-name` style sort keys, the primary key last."""
     order = [(SORTS[model][key.lstrip("-")], key.startswith("-")) for key in sort]
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)  # False only in a table without one
     if all(column is not pk for column, _ in order):
         order.append((pk, order[-1][1]))
     return order
