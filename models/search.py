@@ -3,9 +3,10 @@
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer
-from peewee import SQL, Expression, Table, fn
+from peewee import SQL, ColumnBase, Expression, Table, fn
 
 from models import history
 from models.db import SQLITE_FUNCTIONS, database, is_sqlite
@@ -15,15 +16,15 @@ WORD = re.compile(r"\w+")
 TOKEN = re.compile(r"[^\W_]+")  # a word to FTS5's unicode61 tokenizer
 
 
-def _text(*columns):
+def _text(*columns: Any) -> Any:
     """The columns as one space-separated text, NULLs skipped, in SQL both backends speak."""
-    text = fn.COALESCE(columns[0], "")
+    text: ColumnBase = fn.COALESCE(columns[0], "")
     for column in columns[1:]:
         text = Expression(Expression(text, "||", " "), "||", fn.COALESCE(column, ""))
     return text.alias("body")
 
 
-def _documents(model: type[Record]):
+def _documents(model: type[Record]) -> Any:
     """A select of (id, text) for every record of `model`: what a search for it looks at."""
     if model is Source:
         return Source.select(Source.id, _text(Source.publisher, Source.title))
@@ -81,18 +82,18 @@ def drop_indexes() -> None:
         database.execute_sql(f'DROP TABLE IF EXISTS "{index_table(model).__name__}"')
 
 
-def refresh(model: type[Record], *conditions) -> None:
+def refresh(model: type[Record], *conditions: Any) -> None:
     """Rebuild the search documents of the `model` records matching `conditions` (all if none)."""
     table = index_table(model)
     if conditions:
-        keys = model.select(model.id).where(*conditions)
+        keys = model.select(model._meta.primary_key).where(*conditions)
         database.execute(table.delete().where(_key(model).in_(keys)))
     else:
         database.execute(table.delete())
     index(model, *conditions)
 
 
-def index(model: type[Record], *conditions) -> None:
+def index(model: type[Record], *conditions: Any) -> None:
     """Add the search documents of the `model` records matching `conditions`, which have none."""
     documents = _documents(model)
     if conditions:
@@ -101,10 +102,10 @@ def index(model: type[Record], *conditions) -> None:
     database.execute(table.insert(documents, columns=[_key(model), table.c.body]))
 
 
-def refresh_record(model: type[Record], key) -> None:
+def refresh_record(model: type[Record], key: int | str) -> None:
     """Keep the index in step with one record's change, and with the documents that quote it."""
     if model in SEARCHABLE:
-        refresh(model, model.id == key)
+        refresh(model, model._meta.primary_key == key)
     if model is Source:
         for fact in (Event, Statistic, Target):
             refresh(fact, fact.source == key)
@@ -114,18 +115,18 @@ def refresh_record(model: type[Record], key) -> None:
         refresh(Statistic, Statistic.segment == key)
 
 
-def forget(model: type[Record], key) -> None:
+def forget(model: type[Record], key: int | str) -> None:
     if model in SEARCHABLE:
         database.execute(index_table(model).delete().where(_key(model) == key))
 
 
-def matching(query, model: type[Record], words: str):
+def matching(query: Any, model: type[Record], words: str) -> tuple[Any, Any]:
     """`query` narrowed to records matching every word of `words`, best match first."""
     if history.reading_the_past():
         return _matching_the_past(query, model, words)
     table = index_table(model)
     key = _key(model)
-    query = query.join(table, on=(key == model.id))
+    query = query.join(table, on=(key == model._meta.primary_key))
     if is_sqlite():
         # Quoting each word keeps FTS5's query syntax out of the user's hands.
         terms = " ".join(f'"{word}"' for word in WORD.findall(words))
@@ -135,7 +136,7 @@ def matching(query, model: type[Record], words: str):
     return query.where(Expression(table.c.document, "@@", tsquery)), rank.desc()
 
 
-def _matching_the_past(query, model: type[Record], words: str):
+def _matching_the_past(query: Any, model: type[Record], words: str) -> tuple[Any, Any]:
     """`matching` for a read as of a past instant.
 
     The indexes hold today's text, so the past's documents are built from the history and
@@ -144,7 +145,7 @@ def _matching_the_past(query, model: type[Record], words: str):
     FTS5's porter tokenizer does, and ranks by how often the words occur.
     """
     documents = _documents(model).alias("document")
-    query = query.join(documents, on=(documents.c.id == model.id))
+    query = query.join(documents, on=(documents.c.id == model._meta.primary_key))
     if is_sqlite():
         score = fn.search_score(documents.c.body, words)
         return query.where(score > 0), score.desc()
@@ -180,9 +181,10 @@ def _tokens(text: str) -> list[str]:
 @lru_cache(maxsize=65_536)
 def _stem(token: str) -> str:
     # A stemmer keeps state while it works, so threads cannot share one; words recur.
-    return snowballstemmer.stemmer("porter").stemWord(token)
+    stem: str = snowballstemmer.stemmer("porter").stemWord(token)
+    return stem
 
 
-def _key(model: type[Record]):
+def _key(model: type[Record]) -> Any:
     table = index_table(model)
     return table.c.rowid if is_sqlite() else table.c.id
