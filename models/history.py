@@ -13,15 +13,18 @@ The WITH clause is rendered once per backend; T is its only parameter.
 """
 
 import copy
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from peewee import (
     AutoField,
     CommaNodeList,
     DateTimeField,
+    Field,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -29,10 +32,20 @@ from peewee import (
 )
 
 from models.db import BaseModel, among, database, preamble
-from models.tables import Event, EventTopic, Indicator, Revision, Segment, Source, Statistic, Target
+from models.tables import (
+    Event,
+    EventTopic,
+    Indicator,
+    Record,
+    Revision,
+    Segment,
+    Source,
+    Statistic,
+    Target,
+)
 
 
-def _column(field):
+def _column(field: Field) -> Field:
     """A copy of `field` for a history table: same column and type, no key or uniqueness."""
     if isinstance(field, ForeignKeyField):
         target = field.rel_field
@@ -47,7 +60,7 @@ def _column(field):
     return column
 
 
-def _history_table(model: type[Model], key: str) -> type[Model]:
+def _history_table(model: type[Model], key: str) -> Any:  # a model made at run time
     fields = {field.name: _column(field) for field in model._meta.sorted_fields}
     indexes = [(columns, False) for columns, _ in model._meta.indexes]
     meta = type(
@@ -75,7 +88,7 @@ def _history_table(model: type[Model], key: str) -> type[Model]:
 
 
 # Table -> the field that names a record in it: an event's topics are versioned with it.
-KEYS = {
+KEYS: dict[type[Model], str] = {
     Source: "id",
     Indicator: "code",
     Segment: "code",
@@ -88,7 +101,7 @@ HISTORY = {model: _history_table(model, key) for model, key in KEYS.items()}
 TABLES = tuple(HISTORY.values())
 
 
-def keep(model: type[Model], keys: list, at: datetime, change: str) -> None:
+def keep(model: type[Model], keys: list[Any], at: datetime, change: str) -> None:
     """Record a change (create, update or delete) of records at `at`: close their open
     versions, which a new record has none of, and copy their new ones, unless deleted."""
     for table in (model, EventTopic) if model is Event else (model,):
@@ -111,14 +124,14 @@ def backfill() -> None:
     For tables made before history existed, and for restores of dumps made before it.
     """
     for table, history in HISTORY.items():
-        since = table.updated_at if table is not EventTopic else _event_changed()
+        since = table.updated_at if issubclass(table, Record) else _event_changed()
         match = [getattr(history, name) == getattr(table, name) for name in _identity(table)]
         known = history.select().where(*match, history.valid_to.is_null())
         current = table.select(*table._meta.sorted_fields, since).where(~fn.EXISTS(known))
         history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
 
 
-def _event_changed():
+def _event_changed() -> Any:
     return Event.select(Event.updated_at).where(Event.id == EventTopic.event)
 
 
@@ -126,27 +139,30 @@ def _identity(table: type[Model]) -> list[str]:
     return ["event", "topic"] if table is EventTopic else [KEYS[table]]
 
 
-def _history_fields(table: type[Model]) -> list:
+def _history_fields(table: type[Model]) -> list[Any]:
     return [getattr(HISTORY[table], field.name) for field in table._meta.sorted_fields]
 
 
 # The instant being read, for what is not a table's current state: revisions are history.
 instant: ContextVar[datetime | None] = ContextVar("instant", default=None)
+# What read_as_of returns, for stop_reading_as_of to undo it.
+ReadingTokens = tuple[Token[tuple[str, list[Any]] | None], Token[datetime | None]]
 
 
-def read_as_of(at: datetime) -> tuple[Token, Token]:
+def read_as_of(at: datetime) -> ReadingTokens:
     """From now on in this context, every select reads the database as it stood at `at`."""
-    sql, uses = _with_clause(type(database.obj))
+    backend: type = type(database.obj)
+    sql, uses = _with_clause(backend)
     return preamble.set((sql, [DateTimeField().db_value(at)] * uses)), instant.set(at)
 
 
-def stop_reading_as_of(tokens: tuple[Token, Token]) -> None:
+def stop_reading_as_of(tokens: ReadingTokens) -> None:
     preamble.reset(tokens[0])
     instant.reset(tokens[1])
 
 
 @contextmanager
-def as_of(at: datetime):
+def as_of(at: datetime) -> Iterator[None]:
     """`read_as_of` for the length of a block."""
     token = read_as_of(at)
     try:
@@ -159,7 +175,7 @@ def reading_the_past() -> bool:
     return instant.get() is not None
 
 
-def made_by_then(query):
+def made_by_then(query: Any) -> Any:
     """`query` on revisions, narrowed to those made by the instant being read."""
     at = instant.get()
     return query if at is None else query.where(Revision.at <= at)
