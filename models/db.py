@@ -3,7 +3,7 @@
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, reduce
@@ -189,7 +189,7 @@ def among(column: Any, keys: list[Any]) -> Any:
     return column == SQL("ANY(%s)", (keys,))
 
 
-def one_of(query: Any, columns: list[Any], keys: list[tuple[Any, ...]]) -> Any:
+def one_of(query: Any, columns: Sequence[Any], keys: list[tuple[Any, ...]]) -> Any:
     """`query` narrowed to the rows whose `columns` hold one of `keys` (tuples of values), by
     a join with the keys as a VALUES list: SQLite scans a whole table or index for a
     row-value IN list, where a join looks each key up in an index."""
