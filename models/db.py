@@ -189,7 +189,7 @@ def among(column: Any, keys: list[Any]) -> Any:
     return column == SQL("ANY(%s)", (keys,))
 
 
-def one_of(query: Any, columns: Sequence[Any], keys: list[tuple[Any, ...]]) -> Any:
+def one_of(query: Any, columns: Sequence[Any], keys: Sequence[Sequence[Any]]) -> Any:
     """`query` narrowed to the rows whose `columns` hold one of `keys` (tuples of values), by
     a join with the keys as a VALUES list: SQLite scans a whole table or index for a
     row-value IN list, where a join looks each key up in an index."""
