@@ -16,6 +16,7 @@ from peewee import (
     DecimalField,
     ForeignKeyField,
     IntegerField,
+    ModelSelect,
     NodeList,
     TextField,
 )
@@ -130,6 +131,9 @@ class Indicator(Record):
     measure = CharField(16)
     industry = CharField(64, null=True, index=True)
     description = TextField(null=True)
+    # The backrefs of Statistic.indicator and Target.indicator, declared for mypy.
+    statistics: "ModelSelect[Statistic]"
+    targets: "ModelSelect[Target]"
 
     natural_key = ("code",)
 
