@@ -5,6 +5,7 @@ import http
 import json
 import re
 from functools import partial
+from typing import cast
 from urllib.parse import unquote_to_bytes
 
 import flask_smorest
@@ -12,6 +13,7 @@ from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields, missing
+from peewee import Field
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import auth, formats, idempotency
@@ -206,7 +208,7 @@ def crud_blueprint(
     singular = model.__name__.lower()
     one = with_article(singular)
     title = name.capitalize()
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)  # a record's table has one (else False)
     key = f"<id:{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
 
