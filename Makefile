@@ -43,7 +43,7 @@ openapi: $(BIN)/industry-facts
 	$(BIN)/industry-facts openapi write --format=json openapi/openapi.json
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis .mypy_cache
 
 # Builds synthetic 10k- and 1M-statistic databases (cached in .bench/) and needs wrk.
 bench: $(VENV)/.dev
