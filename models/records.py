@@ -75,7 +75,8 @@ def create(model: type[R], data: dict[str, Any]) -> R:
         _continue_versions(model, [record])
         row = model(**record)
         _write(lambda: row.save(force_insert=True))
-        return _written(model, row._pk, "create")  # type: ignore[attr-defined]  # not in peewee's stubs
+        # Model._pk, the primary key's value, is missing from peewee's stubs.
+        return _written(model, row._pk, "create")  # type: ignore[attr-defined]
 
 
 def create_many(
