@@ -1,6 +1,7 @@
 """The tables: sources, the two vocabularies, and the three kinds of fact."""
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -53,7 +54,7 @@ class IdField(AutoField):
 class ListField(TextField):
     """A list of strings, stored as JSON text so that both backends hold it the same way."""
 
-    def db_value(self, value: list[str] | None) -> str:
+    def db_value(self, value: Iterable[str] | None) -> str:
         return json.dumps(list(value or []))
 
     def python_value(self, value: str | None) -> list[str]:
