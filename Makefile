@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: serve test test-fast lint format openapi clean bench
+.PHONY: serve test test-fast lint typecheck format openapi clean bench
 
 $(BIN)/industry-facts: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy over models/ (strict) and api/; its settings are [tool.mypy] in pyproject.toml.
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy
+
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -39,7 +43,7 @@ openapi: $(BIN)/industry-facts
 	$(BIN)/industry-facts openapi write --format=json openapi/openapi.json
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis .mypy_cache
 
 # Builds synthetic 10k- and 1M-statistic databases (cached in .bench/) and needs wrk.
 bench: $(VENV)/.dev

@@ -56,5 +56,7 @@ def _register_endpoints(app: Flask) -> None:
 
 def schema_name(schema) -> str:
     """Component names: `Statistic` for StatisticSchema, `StatisticPatch` for its partial form."""
-    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")
+    # apispec's annotation allows a list of classes, which only marshmallow's registry lookup
+    # with all=True returns; apispec never asks for that.
+    name = resolve_schema_cls(schema).__name__.removesuffix("Schema")  # type: ignore[union-attr]
     return f"{name}Patch" if getattr(schema, "partial", False) else name

@@ -19,7 +19,7 @@ SECURITY_SCHEME = {
 # An operation's security requirement in the spec, by what authenticate() asks of it: writes,
 # and reads where READ_REQUIRES_KEY is set, need a key; other reads need nothing. Not
 # `[{}, {bearer: []}]` (a key is optional) for those: Swagger UI draws it as a closed padlock.
-REQUIRED = [{SCHEME: []}]
+REQUIRED: list[dict[str, list[str]]] = [{SCHEME: []}]
 OPEN: list[dict] = []
 # Probes and the API's own documentation answer without a key even where reads need one: a
 # load balancer has none to send, and the docs are where a reader learns how to get one.

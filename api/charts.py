@@ -1,6 +1,7 @@
 """Series as pictures: a clean SVG chart drawn with matplotlib, for people who would rather look."""
 
 import io
+from typing import Any
 
 from matplotlib.figure import Figure
 
@@ -11,7 +12,7 @@ from models.series import Series
 # matplotlib reads "$...$" as mathtext ("from $4bn to $5bn" drawn as maths, "$\foo{$" a 500)
 # and, where a matplotlibrc sets text.usetex, hands every label to LaTeX. Every text the chart
 # draws is given them, the tick labels too.
-PLAIN = {"parse_math": False, "usetex": False}
+PLAIN: dict[str, Any] = {"parse_math": False, "usetex": False}
 
 
 def series_svg(series: Series) -> str:

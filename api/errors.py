@@ -100,7 +100,8 @@ def init_app(app: Flask) -> None:
 class Api(flask_smorest.Api):
     """flask-smorest's Api, answering and documenting every error as problem details."""
 
-    ERROR_SCHEMA = ProblemSchema
+    # flask-smorest documents any Schema here; its annotation names its own ErrorSchema.
+    ERROR_SCHEMA = ProblemSchema  # type: ignore[assignment]
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)
@@ -153,8 +154,8 @@ def handle_http_exception(error: HTTPException):
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     headers += list((data.get("headers") or {}).items())
     errors = _flatten(data.get("messages", {}))
-    if isinstance(getattr(error, "original_exception", None), PeeweeException):
-        count_database_error(error.original_exception)  # Flask logged it, with its traceback
+    if isinstance(original := getattr(error, "original_exception", None), PeeweeException):
+        count_database_error(original)  # Flask logged it, with its traceback
     if status >= 500:
         # Our own words (a probe saying what is down) stand; an unexpected error's are logged.
         detail = (

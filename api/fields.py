@@ -83,6 +83,7 @@ def storable(number: Decimal) -> Decimal:
     # Counted from the digits, not with normalize(), which rounds to the context's 28 digits
     # and flushes an exponent below -999999 to zero.
     _, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # not "n", "N" or "F": the number is finite
     text = "".join(map(str, digits))
     significant = text.strip("0")
     exponent += len(text) - len(text.rstrip("0"))  # of the last significant digit

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import groupby, islice
 from operator import itemgetter
+from typing import Any, cast
 
 from marshmallow import ValidationError, missing
 
@@ -106,13 +107,18 @@ class Importer:
 
     def __init__(self, on_conflict: str):
         self.on_conflict = on_conflict
-        self.counts = {"created": Counter(), "updated": Counter(), "skipped": Counter()}
-        self.errors, self.refused = [], 0
+        self.counts: dict[str, Counter[str]] = {
+            "created": Counter(),
+            "updated": Counter(),
+            "skipped": Counter(),
+        }
+        self.errors: list[dict[str, Any]] = []
+        self.refused = 0
         # Refs given so far, and the ids of those stored, per section: a source_id names a
         # source's ref, never an event's that happens to be spelt the same.
         self.sections = sections()
-        self.refs = {section: set() for section in self.sections}
-        self.ids = {section: {} for section in self.sections}
+        self.refs: dict[str, set[str]] = {section: set() for section in self.sections}
+        self.ids: dict[str, dict[str, Any]] = {section: {} for section in self.sections}
         self.loaders = {name: RowLoader(schema()) for name, (_, schema) in self.sections.items()}
 
     def load(self, section: str, chunk: list) -> None:
@@ -146,8 +152,8 @@ class Importer:
         for index, key in created.items():
             self.counts["created"][section] += 1
             self._remember(section, new[positions[index]][1], key)
-        for index, error in refused.items():
-            self._refuse_for(error, chunk[positions[index]][2])
+        for index, refusal in refused.items():
+            self._refuse_for(refusal, chunk[positions[index]][2])
 
     def _loaded(self, section: str, item) -> tuple[dict, str | None]:
         if not isinstance(item, dict):
@@ -164,7 +170,8 @@ class Importer:
         try:
             data = self.loaders[section].load(item)
         except ValidationError as error:
-            raise ValidationError(error.messages | unknown) from None
+            # A schema's load reports by field: a dict.
+            raise ValidationError(cast(dict[str, Any], error.messages) | unknown) from None
         if unknown:
             raise ValidationError(unknown)
         return data, ref
@@ -283,7 +290,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
     for row in records:
         if not row:
             continue  # a blank line
-        item = {name: text for name, text in zip(header, row, strict=False) if text}
+        item: dict[str, Any] = {name: text for name, text in zip(header, row, strict=False) if text}
         if len(row) > len(header):
             item[""] = row[len(header) :]  # more cells than the header names
         for name in NUMBERS:
@@ -337,7 +344,7 @@ class RowLoader:
             for attribute, field in self.fields.values()
             if field.load_default is not missing
         }
-        self.seen = {key: {} for key in self.fields}
+        self.seen: dict[str, dict[Any, Any]] = {key: {} for key in self.fields}
         self.periods = periods(schema)
 
     def load(self, item: dict) -> dict:

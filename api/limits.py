@@ -107,7 +107,7 @@ class StorageOutage(logging.Filter):
     after 1, 2, 4 ... 32 s; the requests already waiting on the store then pass uncounted
     (its "Swallowing error", each with a traceback)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self._lock = threading.Lock()  # a worker's threads fail together
         self._since: float | None = None  # when the current outage began

@@ -5,6 +5,7 @@ import binascii
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, NoReturn
 
 from flask import request, url_for
 from flask_smorest import abort
@@ -86,8 +87,8 @@ def paginate(query, order: list | None, page: int, page_size: int, cursor: str |
     if cursor:
         query = after(query, order, _decode(cursor, order))
     rows = list(query.limit(page_size + 1))
-    meta = {"page_size": page_size}
-    links = {"first": {"cursor": "", "page": None}}
+    meta: dict[str, Any] = {"page_size": page_size}
+    links: dict[str, dict[str, Any]] = {"first": {"cursor": "", "page": None}}
     if len(rows) > page_size:
         rows = rows[:page_size]
         meta["next_cursor"] = encode_cursor(rows[-1], order)
@@ -125,18 +126,19 @@ def _headers(meta: dict, links: dict) -> dict:
 
 
 def _url(changes: dict) -> str:
-    args = request.args.to_dict(flat=False)
+    args: dict[str, Any] = request.args.to_dict(flat=False)
     for name, value in changes.items():
         args.pop(name, None)
         if value is not None:
             args[name] = value
+    assert request.endpoint is not None  # a request routed to a list
     return url_for(request.endpoint, **(request.view_args or {}), **args)
 
 
 def encode_cursor(row, order: list) -> str:
     """The position after `row`: its sort columns' names and values, opaque to clients."""
     values = [getattr(row, column.name) for column, _ in order]
-    state = {"keys": _keys(order)}
+    state: dict[str, Any] = {"keys": _keys(order)}
     state["values"] = [v if isinstance(v, int) else str(v) for v in values]
     return opaque(json.dumps(state).encode())
 
@@ -205,5 +207,5 @@ def _typed(column, raw):
     return value
 
 
-def _bad_cursor(message: str):
+def _bad_cursor(message: str) -> NoReturn:
     abort(422, messages={"query": {"cursor": [message]}})

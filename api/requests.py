@@ -25,7 +25,7 @@ def init_app(app: Flask) -> None:
     if proxies := app.config["TRUSTED_PROXIES"]:
         # The client's address (for rate limits and logs), scheme and host as the proxies saw
         # them, so that limits apply per client and links point where the client called.
-        app.wsgi_app = ProxyFix(
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # as Flask documents it
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
         )
     app.before_request(_allow_large_bodies)

@@ -6,6 +6,7 @@ import json
 import re
 from functools import partial
 from importlib import import_module
+from typing import cast
 from urllib.parse import unquote_to_bytes
 
 import flask_smorest
@@ -13,13 +14,14 @@ from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import RAISE, Schema, fields, missing
+from peewee import Field
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import auth, formats, idempotency
 from api.errors import response_name
 from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
-from api.schemas import AsOfQuery
+from api.schemas import AsOfQuery, RecordSchema
 from models import queries, records, resources
 from models.resources import collection
 from models.tables import Record
@@ -91,6 +93,10 @@ class Blueprint(flask_smorest.Blueprint):
     """flask-smorest's Blueprint with our parser; every blueprint of the API is one."""
 
     ARGUMENTS_PARSER = Parser()
+    # A resource's blueprint (crud_blueprint) also keeps its record schema, and the endpoint
+    # of one record, for url_for.
+    schema: type[RecordSchema]
+    item_endpoint: str
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -204,7 +210,7 @@ def resource_blueprints() -> list[Blueprint]:
 
 def crud_blueprint(
     model: type[Record],
-    schema: type[Schema],
+    schema: type[RecordSchema],
     query_schema: type[Schema],
     *,
     description: str,
@@ -219,7 +225,7 @@ def crud_blueprint(
     singular = model.__name__.lower()
     one = with_article(singular)
     title = name.capitalize()
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)  # a record's table has one (else False)
     key = f"<id:{pk.name}>" if pk.field_type == "AUTO" else f"<code:{pk.name}>"
     blp = Blueprint(name, __name__, url_prefix=f"/v1/{name}", description=description)
     blp.schema, blp.item_endpoint = schema, f"{name}.{title}ById"

@@ -50,15 +50,16 @@ class InputSchema(Schema):
             if type(field) is fields.String and not _is_enum(field):
                 required = field.required or _min_length(field) >= 1
                 pattern = VISIBLE_TEXT_PATTERN if required else TEXT_PATTERN
-                field.metadata = {"pattern": pattern} | field.metadata
+                field.metadata = {"pattern": pattern} | dict(field.metadata)
                 if required:
                     field.validators = [*field.validators, _shows_something]
             elif isinstance(field, Number | QueryNumber):
                 described = field.metadata.get("description")
-                field.metadata = NUMBER_SCHEMA | field.metadata
-                field.metadata["description"] = (
+                metadata = NUMBER_SCHEMA | dict(field.metadata)
+                metadata["description"] = (
                     f"{described} {NUMBER_BOUNDS}" if described else NUMBER_BOUNDS
                 )
+                field.metadata = metadata
 
 
 def _shows_something(text) -> None:

@@ -1,10 +1,12 @@
 """Checks on the numbers: a stated change against the data, parts against their whole, and
 sources against each other; each within the rounding the figures themselves allow."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
 
-from peewee import fn
+from peewee import Field, fn
 
 from models.db import one_of
 from models.periods import Period
@@ -21,7 +23,7 @@ def precision(value: Decimal) -> Decimal:
     1420000 ("1.42 million") may be off by 5000, 7.3 by 0.05, and 242000 by 500. A figure
     that is exact beyond its trailing zeros is checked no more strictly than this.
     """
-    exponent = value.normalize().as_tuple().exponent
+    exponent = cast(int, value.normalize().as_tuple().exponent)  # an int: `value` is finite
     return Decimal(5).scaleb(exponent - 1) if value else Decimal(0)
 
 
@@ -32,7 +34,7 @@ class DerivedChange:
     change_consistent: bool | None = None
 
 
-def annotate_statistics(rows: list) -> list:
+def annotate_statistics(rows: list[Any]) -> list[Any]:
     """Set each statistic's derived-change fields; returns rows."""
     derived = derived_changes(rows)
     for row in rows:
@@ -40,15 +42,21 @@ def annotate_statistics(rows: list) -> list:
     return rows
 
 
-def derived_changes(rows) -> dict[int, DerivedChange]:
+def derived_changes(rows: list[Any]) -> dict[int, DerivedChange]:
     """For each statistic with a stated change: the prior value it implies, and, where the
     compared observation is stored, the change computed from it and whether the two agree."""
     wanted = {}
     for row in rows:
         shift = COMPARED_PERIOD.get(row.change_basis)
-        prior = shift(row.period) if shift and row.change_pct is not None else None
-        if prior:
-            wanted[row.id] = (row.indicator_id, row.region, row.segment_id, prior.start, prior.end)
+        compared = shift(row.period) if shift and row.change_pct is not None else None
+        if compared:
+            wanted[row.id] = (
+                row.indicator_id,
+                row.region,
+                row.segment_id,
+                compared.start,
+                compared.end,
+            )
     priors = _values(set(wanted.values()))
     result = {}
     for row in rows:
@@ -68,7 +76,7 @@ def _implied_prior(value: Decimal, change_pct: Decimal) -> Decimal | None:
         return None
     prior = value / (1 + change_pct / 100)
     # As precise as the value it was derived from, and no more.
-    places = max(-value.normalize().as_tuple().exponent, 0)
+    places = max(-cast(int, value.normalize().as_tuple().exponent), 0)
     return prior.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
@@ -82,7 +90,7 @@ def _consistent(value: Decimal, prior: Decimal, stated: Decimal) -> bool:
     return low <= stated + dc and stated - dc <= high
 
 
-def _values(keys: set) -> dict:
+def _values(keys: set[tuple[Any, ...]]) -> dict[Any, Decimal]:
     """(indicator, region, segment, start, end) -> value, of the most recently stored figure."""
     if not keys:
         return {}
@@ -98,7 +106,7 @@ def _values(keys: set) -> dict:
     return {row[:5]: row[5] for row in query}
 
 
-def _key_columns(segment_column):
+def _key_columns(segment_column: Field) -> tuple[Field, ...]:
     return (
         Statistic.indicator,
         Statistic.region,
@@ -108,7 +116,7 @@ def _key_columns(segment_column):
     )
 
 
-def reconciliation_groups(filters: dict):
+def reconciliation_groups(filters: dict[str, Any]) -> Any:
     """Each (indicator, region, parent segment, period, source) with parts stored, in order."""
     columns = (*_key_columns(Segment.parent), Statistic.source)
     query = (
@@ -122,7 +130,7 @@ def reconciliation_groups(filters: dict):
     return query
 
 
-def reconcile(groups: list[tuple]) -> list[dict]:
+def reconcile(groups: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """Whether the additive parts of each group sum to their whole, within rounding."""
     if not groups:
         return []
@@ -148,7 +156,9 @@ def reconcile(groups: list[tuple]) -> list[dict]:
         Statistic.source,
     ]
     rows = one_of(rows, columns, keys).namedtuples()
-    by_group = {group: {"whole": None, "parts": [], "overlapping": []} for group in parents}
+    by_group: dict[tuple[Any, ...], dict[str, Any]] = {
+        group: {"whole": None, "parts": [], "overlapping": []} for group in parents
+    }
     for row in rows:
         base = (row.indicator, row.region)
         tail = (row.period_start, row.period_end, row.source)
@@ -165,7 +175,9 @@ def reconcile(groups: list[tuple]) -> list[dict]:
     return [_reconciled(group, by_group[group], expected) for group in groups]
 
 
-def _reconciled(group, found, expected) -> dict:
+def _reconciled(
+    group: tuple[Any, ...], found: dict[str, Any], expected: dict[str, set[str]]
+) -> dict[str, Any]:
     indicator, region, parent, start, end, source = group
     parts, whole = found["parts"], found["whole"]
     present = {row.segment for row in parts}
@@ -194,18 +206,20 @@ def _reconciled(group, found, expected) -> dict:
     return result
 
 
-def _additive_children() -> dict[str, set]:
-    children = {}
-    for code, parent in (
+def _additive_children() -> dict[str, set[str]]:
+    children: dict[str, set[str]] = {}
+    rows = (
         Segment.select(Segment.code, Segment.parent)
         .where(Segment.additive, Segment.parent.is_null(False))
         .tuples()
-    ):
+    )
+    # peewee's stubs have a select iterate as models, whatever tuples() made of it.
+    for code, parent in cast(Iterable[tuple[str, str]], rows):
         children.setdefault(parent, set()).add(code)
     return children
 
 
-def conflict_groups(filters: dict):
+def conflict_groups(filters: dict[str, Any]) -> Any:
     """Each series point (indicator, region, segment, period) with differing reports, in order."""
     columns = _key_columns(Statistic.segment)
     query = Statistic.select(*columns)
@@ -222,7 +236,7 @@ def conflict_groups(filters: dict):
     )
 
 
-def conflicts(groups: list[tuple]) -> list[dict]:
+def conflicts(groups: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
     """The reports behind each conflicting point, and whether they differ beyond rounding."""
     if not groups:
         return []
@@ -231,7 +245,7 @@ def conflicts(groups: list[tuple]) -> list[dict]:
     )
     rows = one_of(rows, _key_columns(Statistic.segment), groups)
     rows = rows.order_by(Statistic.source, Statistic.id).namedtuples()
-    reports = {group: [] for group in groups}
+    reports: dict[tuple[Any, ...], list[Any]] = {group: [] for group in groups}
     for row in rows:
         reports[(row.indicator, row.region, row.segment, row.period_start, row.period_end)].append(
             row
@@ -239,13 +253,15 @@ def conflicts(groups: list[tuple]) -> list[dict]:
     return [_conflict(group, reports[group]) for group in groups]
 
 
-def _conflict(group, rows) -> dict:
+def _conflict(group: tuple[Any, ...], rows: list[Any]) -> dict[str, Any]:
     indicator, region, segment, start, end = group
     low = max(rows, key=lambda r: r.value - precision(r.value), default=None)
     high = min(rows, key=lambda r: r.value + precision(r.value), default=None)
     # Reports agree within rounding when some single value lies within every one's rounding.
-    beyond = low is not None and low.value - precision(low.value) > high.value + precision(
-        high.value
+    beyond = (
+        low is not None
+        and high is not None
+        and low.value - precision(low.value) > high.value + precision(high.value)
     )
     return {
         "indicator": indicator,
@@ -258,7 +274,7 @@ def _conflict(group, rows) -> dict:
     }
 
 
-def _conditions(filters: dict) -> list:
+def _conditions(filters: dict[str, Any]) -> list[Any]:
     conditions = []
     for name, column in (
         ("indicator", Statistic.indicator),

@@ -3,16 +3,18 @@
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache, reduce
 from operator import and_
+from typing import Any
 
 import psycopg
 from peewee import (
     SQL,
     DatabaseProxy,
+    Field,
     Model,
     OperationalError,
     PeeweeException,
@@ -27,16 +29,16 @@ from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 # A WITH clause, as SQL and its parameters, that every read of the current context runs
 # under: how a read as of a past instant puts the history tables in place of the current
 # ones (history.py).
-preamble: ContextVar[tuple[str, list] | None] = ContextVar("preamble", default=None)
+preamble: ContextVar[tuple[str, list[Any]] | None] = ContextVar("preamble", default=None)
 
 # SQL functions SQLite lacks, added to each of its connections: name -> (function, arity).
-SQLITE_FUNCTIONS: dict[str, tuple[Callable, int]] = {}
+SQLITE_FUNCTIONS: dict[str, tuple[Callable[..., Any], int]] = {}
 
 
 class Database(DatabaseProxy):
     """The proxy models are bound to; it runs each read under the context's `preamble`."""
 
-    def execute(self, query, **options):
+    def execute(self, query: Any, **options: Any) -> Any:
         clause = preamble.get()
         if clause is None or not isinstance(query, SelectBase | RawQuery):
             return self.obj.execute(query, **options)
@@ -72,7 +74,7 @@ SQLITE_OPTIONS = {
 WRITERS_LOCK = 7_220_331
 
 
-class PostgresqlDatabase(PooledPostgresqlDatabase):
+class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # playhouse: no stubs
     """PostgreSQL whose transactions take turns, as SQLite's do (BEGIN IMMEDIATE): each one
     waits at BEGIN until the one before it has committed or rolled back.
 
@@ -87,7 +89,7 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):
     feed). Reads take no part in it: they run outside transactions.
     """
 
-    def begin(self, *args, **kwargs):
+    def begin(self, *args: Any, **kwargs: Any) -> None:
         super().begin(*args, **kwargs)
         self.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITERS_LOCK,))
 
@@ -106,7 +108,7 @@ POOL_OPTIONS = {"max_connections": 32, "stale_timeout": 300, "timeout": 10}
 BULK_CACHE_KIB = 64 * 1024  # SQLite's page cache while a bulk write runs (bulk_writing)
 
 
-def open_database(url: str, pool: dict | None = None):
+def open_database(url: str, pool: dict[str, Any] | None = None) -> Any:
     """Bind the proxy to a connection pool for `url` (sqlite:///path or postgresql://...);
     `pool` overrides some of POOL_OPTIONS."""
     scheme, _, rest = url.partition("://")
@@ -128,7 +130,12 @@ def is_sqlite() -> bool:
     return isinstance(database.obj, SqliteDatabase)
 
 
-def insert_rows(model: type[Model], fields: list, rows: list[tuple], returning=None) -> list:
+def insert_rows(
+    model: type[Model],
+    fields: list[Field],
+    rows: list[tuple[Any, ...]],
+    returning: Field | None = None,
+) -> list[Any]:
     """INSERT `rows`, each a tuple of values for `fields`, with one statement; returns the
     `returning` field's values, one per row in order, when a field is given."""
     given = {field.name for field in fields}  # by name: a field's == builds an expression
@@ -141,34 +148,38 @@ def insert_rows(model: type[Model], fields: list, rows: list[tuple], returning=N
     return [value for (value,) in cursor] if returning is not None else []
 
 
-def defaults(model: type[Model]) -> dict:
+def defaults(model: type[Model]) -> dict[Field, Any]:
     """Each field's default, by field; a callable's called once, so that the rows of one bulk
     write share one instant."""
     return {f: value() if callable(value) else value for f, value in model._meta.defaults.items()}
 
 
-def _insert(model, fields: tuple, count: int, returning):
+def _insert(
+    model: type[Model], fields: tuple[Field, ...], count: int, returning: Field | None
+) -> Any:
     query = model.insert_many([[None] * len(fields)] * count, fields=list(fields))
     # With no field, returning() asks for nothing back (PostgreSQL would send the keys).
     return query.returning(*([returning] if returning is not None else []))
 
 
-def rendered(build: Callable, *shape) -> str:
+def rendered(build: Callable[..., Any], *shape: Any) -> str:
     """The SQL of the query `build(*shape)`, whose values are all placeholders.
 
     peewee builds every value of a query into its SQL anew; for bulk reads and writes that
     cost more than running them. This SQL is built once per shape and backend, and reused
     with other values (`db_values`).
     """
-    return _rendered(build, shape, type(database.obj))
+    backend: type = type(database.obj)
+    return _rendered(build, shape, backend)
 
 
 @lru_cache(maxsize=256)  # bulk statements come in a few sizes: full batches and their tails
-def _rendered(build: Callable, shape: tuple, backend: type) -> str:
-    return build(*shape).sql()[0]
+def _rendered(build: Callable[..., Any], shape: tuple[Any, ...], backend: type) -> str:
+    sql: str = build(*shape).sql()[0]
+    return sql
 
 
-def among(column, keys: list):
+def among(column: Any, keys: list[Any]) -> Any:
     """`column IN keys` with one parameter, however many keys (ids or codes).
 
     peewee builds an IN list value by value, which for bulk writes cost more than running them.
@@ -178,7 +189,7 @@ def among(column, keys: list):
     return column == SQL("ANY(%s)", (keys,))
 
 
-def one_of(query, columns: list, keys: list):
+def one_of(query: Any, columns: Sequence[Any], keys: Sequence[Sequence[Any]]) -> Any:
     """`query` narrowed to the rows whose `columns` hold one of `keys` (tuples of values), by
     a join with the keys as a VALUES list: SQLite scans a whole table or index for a
     row-value IN list, where a join looks each key up in an index."""
@@ -188,13 +199,13 @@ def one_of(query, columns: list, keys: list):
     return query.join(wanted, on=reduce(and_, match))
 
 
-def db_values(fields: list, rows: list[tuple]) -> list:
+def db_values(fields: list[Field], rows: list[tuple[Any, ...]]) -> list[Any]:
     """The parameters for `rows` of values of `fields`, one row after another."""
     return [field.db_value(value) for row in rows for field, value in zip(fields, row, strict=True)]
 
 
 @contextmanager
-def bulk_writing():
+def bulk_writing() -> Iterator[None]:
     """Room for a bulk write: SQLite's default 2 MiB page cache holds little of a large
     table's indexes, and re-reading the pages it evicted took a third of an import's time.
 
@@ -241,14 +252,14 @@ SQLITE_FULL = ("database or disk is full",)
 SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk I/O", "readonly")
 
 
-def fault(error: BaseException) -> str | None:
+def fault(error: BaseException | None) -> str | None:
     """FULL, UNAVAILABLE, or None for an error that is a bug (a missing table, bad SQL).
 
     Looks through the errors `error` was raised while handling: when SQLite fills the disk it
     rolls the transaction back itself, and peewee's attempt to roll back then fails with
     "cannot rollback - no transaction is active", which hides the real cause.
     """
-    seen = set()
+    seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         if isinstance(error, sqlite3.Error):
@@ -270,8 +281,8 @@ def fault(error: BaseException) -> str | None:
 def described(error: BaseException) -> str:
     """The first error of `error`'s chain, on one line in the driver's words: not peewee's
     retelling of it, nor the failed rollback that followed it."""
-    while error.__cause__ or error.__context__:
-        error = error.__cause__ or error.__context__
+    while (cause := error.__cause__ or error.__context__) is not None:
+        error = cause
     return " ".join(str(error).split())
 
 

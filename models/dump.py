@@ -1,9 +1,10 @@
 """Everything stored, history included, as NDJSON: one line a row, tables in dependency order."""
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
-from peewee import AutoField, fn
+from peewee import AutoField, Field, Model, fn
 
 from models import history, resources, search
 from models.db import database, is_sqlite
@@ -17,22 +18,24 @@ BATCH = 500
 def export_rows() -> Iterator[str]:
     """Each stored row as a JSON line: {"table": ..., "row": {column: value}}."""
     for model in known_tables():
-        rows = model.select().order_by(*_order(model)).dicts().iterator()
+        rows: Iterable[dict[str, Any]] = model.select().order_by(*_order(model)).dicts().iterator()
         above = [fk.name for fk in model._meta.refs if fk.rel_model is model]
         if above:
-            rows = _parents_first(list(rows), model._meta.primary_key.name, above[0])
+            key = cast(Field, model._meta.primary_key).name
+            rows = _parents_first(list(rows), key, above[0])
         for row in rows:
             yield json.dumps({"table": model._meta.table_name, "row": row}, default=as_text) + "\n"
 
 
-def import_rows(lines) -> dict[str, int]:
+def import_rows(lines: Iterable[str]) -> dict[str, int]:
     """Restore an export into an empty database, exactly: ids, versions and times included."""
     models = {model._meta.table_name: model for model in known_tables()}
     counts = dict.fromkeys(models, 0)
     with database.atomic():
         if any(model.select().exists() for model in models.values()):
             raise Conflict("The database is not empty: restore into an empty one.")
-        batch, current = [], None
+        batch: list[dict[str, Any]] = []
+        current: Any = None  # the model of the rows in `batch`
         for line in lines:
             if not line.strip():
                 continue
@@ -56,18 +59,18 @@ def import_rows(lines) -> dict[str, int]:
     return counts
 
 
-def _parents_first(rows: list[dict], key: str, above: str) -> list[dict]:
+def _parents_first(rows: list[dict[str, Any]], key: str, above: str) -> list[dict[str, Any]]:
     """Rows of a table whose records hang under each other (segments under their parent),
     each after the one it hangs under, as its foreign key requires."""
     parent = {row[key]: row[above] for row in rows}
 
-    def depth(code):
+    def depth(code: str) -> int:
         return 0 if parent.get(code) is None else 1 + depth(parent[code])
 
     return sorted(rows, key=lambda row: (depth(row[key]), row[key]))
 
 
-def _insert(model, rows: list[dict]) -> None:
+def _insert(model: type[Model], rows: list[dict[str, Any]]) -> None:
     model.insert_many(rows).execute()
 
 
@@ -95,6 +98,6 @@ def _restart_sequences() -> None:
             )
 
 
-def _order(model) -> list:
+def _order(model: type[Model]) -> list[Field]:
     pk = model._meta.primary_key
     return [pk] if pk else [getattr(model, name) for name in model._meta.sorted_field_names]

@@ -4,7 +4,7 @@
 class DomainError(Exception):
     """Base class: `detail` is a sentence for the client."""
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
 
@@ -27,6 +27,6 @@ class Invalid(DomainError):
     Where a field came from (a body, a query string, a header) is for the caller to say.
     """
 
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("The request breaks a rule of the data.")
         self.errors = errors

@@ -1,9 +1,22 @@
 """One timeline of every kind of fact: events, statistics and targets, ordered by date."""
 
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
+from typing import Any
+
 from peewee import SQL, Value
 
 from models import search
-from models.tables import Event, Indicator, Segment, Source, Statistic, Target, citation
+from models.tables import (
+    Event,
+    Indicator,
+    Record,
+    Segment,
+    Source,
+    Statistic,
+    Target,
+    citation,
+)
 
 TYPES = ("event", "statistic", "target")
 SOURCE_COLUMNS = (
@@ -14,7 +27,7 @@ SOURCE_COLUMNS = (
 )
 
 
-def _events():
+def _events() -> Any:
     return Event.select(
         Value("event").alias("type"),
         Event.id.alias("id"),
@@ -28,7 +41,7 @@ def _events():
     ).join(Source)
 
 
-def _statistics():
+def _statistics() -> Any:
     return (
         Statistic.select(
             Value("statistic").alias("type"),
@@ -47,7 +60,7 @@ def _statistics():
     )
 
 
-def _targets():
+def _targets() -> Any:
     return (
         Target.select(
             Value("target").alias("type"),
@@ -66,7 +79,7 @@ def _targets():
 
 
 # type -> (its select, the columns its region, industry and date filters apply to)
-PARTS = {
+PARTS: dict[str, tuple[Callable[[], Any], type[Record], Any, Any, Any]] = {
     "event": (_events, Event, Event.country, Event.industry, Event.date),
     "statistic": (
         _statistics,
@@ -79,7 +92,14 @@ PARTS = {
 }
 
 
-def timeline(types=TYPES, region=None, industry=None, date_from=None, date_to=None, q=None):
+def timeline(
+    types: Iterable[str] = TYPES,
+    region: Sequence[str] | None = None,
+    industry: Sequence[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    q: str | None = None,
+) -> Any:
     """Every matching fact as a dict, oldest first (then by type and id); see `describe`."""
     parts = []
     for name in dict.fromkeys(types):  # types=event,event is still one list of events
@@ -102,7 +122,7 @@ def timeline(types=TYPES, region=None, industry=None, date_from=None, date_to=No
     return union.order_by(SQL("date"), SQL("type"), SQL("id")).dicts()
 
 
-def describe(rows: list[dict]) -> list[dict]:
+def describe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give a page of timeline rows their titles (composed for statistics) and citations."""
     titles = _statistic_titles(row["id"] for row in rows if row["type"] == "statistic")
     for row in rows:
@@ -116,9 +136,9 @@ def describe(rows: list[dict]) -> list[dict]:
     return rows
 
 
-def _statistic_titles(ids) -> dict[int, str]:
+def _statistic_titles(ids: Iterable[int]) -> dict[int, str]:
     """A readable title for each statistic: what, where, which part, when, how much."""
-    rows = (
+    rows: Iterable[Any] = (  # Statistics with their indicator's and segment's columns
         Statistic.select(Statistic, Indicator.name, Indicator.unit, Segment.name.alias("part"))
         .join(Indicator)
         .switch(Statistic)

@@ -13,15 +13,18 @@ The WITH clause is rendered once per backend; T is its only parameter.
 """
 
 import copy
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from peewee import (
     AutoField,
     CommaNodeList,
     DateTimeField,
+    Field,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -32,7 +35,7 @@ from models.db import BaseModel, among, database, preamble
 from models.tables import Revision
 
 
-def _column(field):
+def _column(field: Field) -> Field:
     """A copy of `field` for a history table: same column and type, no key or uniqueness."""
     if isinstance(field, ForeignKeyField):
         target = field.rel_field
@@ -47,7 +50,7 @@ def _column(field):
     return column
 
 
-def _history_table(model: type[Model], key: str) -> type[Model]:
+def _history_table(model: type[Model], key: str) -> Any:  # a model made at run time
     fields = {field.name: _column(field) for field in model._meta.sorted_fields}
     indexes = [(columns, False) for columns, _ in model._meta.indexes]
     meta = type(
@@ -78,7 +81,7 @@ def _history_table(model: type[Model], key: str) -> type[Model]:
 # table (models/resources.py registers each), and its parts, versioned with it (an event's
 # topics, by their event).
 KEYS: dict[type[Model], str] = {}
-HISTORY: dict[type[Model], type[Model]] = {}
+HISTORY: dict[type[Model], Any] = {}  # models made at run time
 
 
 def track(table: type[Model], key: str) -> None:
@@ -98,7 +101,7 @@ def tables() -> tuple[type[Model], ...]:
     return tuple(HISTORY.values())
 
 
-def keep(model: type[Model], keys: list, at: datetime, change: str) -> None:
+def keep(model: type[Model], keys: list[Any], at: datetime, change: str) -> None:
     """Record a change (create, update or delete) of records at `at`: close their open
     versions, which a new record has none of, and copy their new ones, unless deleted."""
     for table in (model, *(part for part in HISTORY if KEYS[part] in _owners(part, model))):
@@ -133,10 +136,10 @@ def _owners(part: type[Model], model: type[Model]) -> list[str]:
     return [fk.name for fk in part._meta.refs if fk.rel_model is model and part is not model]
 
 
-def _last_change(table: type[Model]):
+def _last_change(table: type[Model]) -> Any:
     """When each row of `table` last changed: its own `updated_at`, or its record's."""
     if "updated_at" in table._meta.fields:
-        return table.updated_at
+        return table._meta.fields["updated_at"]
     fk = table._meta.fields[KEYS[table]]
     owner = fk.rel_model
     return owner.select(owner.updated_at).where(owner._meta.primary_key == fk)
@@ -145,30 +148,33 @@ def _last_change(table: type[Model]):
 def _identity(table: type[Model]) -> list[str]:
     if table._meta.primary_key:
         return [KEYS[table]]
-    return table._meta.sorted_field_names  # a part's row is all it holds
+    return list(table._meta.sorted_field_names)  # a part's row is all it holds
 
 
-def _history_fields(table: type[Model]) -> list:
+def _history_fields(table: type[Model]) -> list[Any]:
     return [getattr(HISTORY[table], field.name) for field in table._meta.sorted_fields]
 
 
 # The instant being read, for what is not a table's current state: revisions are history.
 instant: ContextVar[datetime | None] = ContextVar("instant", default=None)
+# What read_as_of returns, for stop_reading_as_of to undo it.
+ReadingTokens = tuple[Token[tuple[str, list[Any]] | None], Token[datetime | None]]
 
 
-def read_as_of(at: datetime) -> tuple[Token, Token]:
+def read_as_of(at: datetime) -> ReadingTokens:
     """From now on in this context, every select reads the database as it stood at `at`."""
-    sql, uses = _with_clause(type(database.obj))
+    backend: type = type(database.obj)
+    sql, uses = _with_clause(backend)
     return preamble.set((sql, [DateTimeField().db_value(at)] * uses)), instant.set(at)
 
 
-def stop_reading_as_of(tokens: tuple[Token, Token]) -> None:
+def stop_reading_as_of(tokens: ReadingTokens) -> None:
     preamble.reset(tokens[0])
     instant.reset(tokens[1])
 
 
 @contextmanager
-def as_of(at: datetime):
+def as_of(at: datetime) -> Iterator[None]:
     """`read_as_of` for the length of a block."""
     token = read_as_of(at)
     try:
@@ -181,7 +187,7 @@ def reading_the_past() -> bool:
     return instant.get() is not None
 
 
-def made_by_then(query):
+def made_by_then(query: Any) -> Any:
     """`query` on revisions, narrowed to those made by the instant being read."""
     at = instant.get()
     return query if at is None else query.where(Revision.at <= at)

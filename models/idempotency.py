@@ -32,7 +32,7 @@ def claim(owner: str, key: str, fingerprint: str, ttl: timedelta) -> IdempotentR
     return stored
 
 
-def complete(owner: str, key: str, status: int, headers: dict, body: str) -> None:
+def complete(owner: str, key: str, status: int, headers: dict[str, str], body: str) -> None:
     """Keep the response to a claimed request, for its retries."""
     IdempotentRequest.update(status=status, headers=json.dumps(headers), body=body).where(
         IdempotentRequest.owner == owner, IdempotentRequest.key == key

@@ -1,6 +1,7 @@
 """What the service holds, at a glance: counts, the latest facts, and progress on targets."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from peewee import SQL
 
@@ -14,7 +15,7 @@ from models.tables import Target
 @dataclass
 class Overview:
     counts: dict[str, int]  # collection name -> number of records
-    latest: list[dict]  # timeline rows, newest first, each with `citation` and `source`
+    latest: list[dict[str, Any]]  # timeline rows, newest first, each with `citation` and `source`
     targets: list[tuple[Target, Progress]]  # the first targets in the API's default order
 
 
@@ -25,7 +26,7 @@ def overview(facts: int = 5, targets: int = 20) -> Overview:
     return Overview(counts, latest_facts(facts), target_progress(targets))
 
 
-def latest_facts(limit: int) -> list[dict]:
+def latest_facts(limit: int) -> list[dict[str, Any]]:
     """The last `limit` facts of the timeline (models.facts), newest first.
 
     Latest by the date a fact is about (an event's date, a statistic's period end, a

@@ -47,6 +47,7 @@ def progress(target: Target) -> Progress:
     annual = [(p, v) for p, v in observed if p.frequency == "annual"]
     period, actual = annual[-1] if annual else observed[-1]
     goal, deadline = target.target_value, target.target_period_end.year
+    years_left = deadline - period.end.year
     result = Progress(
         status="insufficient_data",
         basis=period.frequency,
@@ -56,7 +57,7 @@ def progress(target: Target) -> Progress:
         unit=unit,
         percent_reached=percent(actual / goal) if goal else None,
         gap=goal - actual,
-        years_left=deadline - period.end.year,
+        years_left=years_left,
     )
     if _reached(target.direction, actual, goal):
         result.status = "met"
@@ -64,10 +65,10 @@ def progress(target: Target) -> Progress:
     if not annual and not target.share_of_id:
         result.note = f"Only {period.frequency} figures: a level is judged on a full year."
         return result
-    if annual and result.years_left > 0 and actual > 0 and goal > 0:
-        required = (goal / actual) ** (Decimal(1) / result.years_left) - 1
+    if annual and years_left > 0 and actual > 0 and goal > 0:
+        required = (goal / actual) ** (Decimal(1) / years_left) - 1
         result.required_annual_growth_pct = percent(required)
-    if result.years_left <= 0:
+    if years_left <= 0:
         result.status = "off_track"
         result.note = "The target's period is over and it was not met."
     elif len(annual) >= 2 and result.required_annual_growth_pct is not None:
@@ -86,7 +87,7 @@ def progress(target: Target) -> Progress:
 def _actuals(target: Target) -> list[tuple[Period, Decimal]]:
     """(period, value) of the target's series, oldest first; a share as a percentage."""
 
-    def values(segment):
+    def values(segment: str | None) -> dict[Period, Decimal]:
         # One figure per period; where sources differ, the most recently published one.
         chosen = observations(target.indicator_id, target.region, segment, None, None)
         return {period: row.value for period, row in chosen.items()}

@@ -2,16 +2,20 @@
 
 import operator
 from functools import reduce
+from typing import Any, cast
 
-from peewee import Tuple
+from peewee import Field, Tuple
 
 from models import resources, search
 from models.tables import Record
 
 
 def listing(
-    model: type[Record], filters: dict, sort: list[str] | None = None, q: str | None = None
-):
+    model: type[Record],
+    filters: dict[str, Any],
+    sort: list[str] | None = None,
+    q: str | None = None,
+) -> tuple[Any, list[tuple[Field, bool]] | None]:
     """The records matching every filter (and the words of `q`), with their order.
 
     Returns (query, order): `order` is a list of (column, descending) ending in the primary
@@ -29,7 +33,7 @@ def listing(
     return query.order_by(*(column.desc() if desc else column for column, desc in order)), order
 
 
-def after(query, order: list, values: list):
+def after(query: Any, order: list[tuple[Field, bool]], values: list[Any]) -> Any:
     """`query` narrowed to the rows that come after the row with these `order` values."""
     columns = [column for column, _ in order]
     directions = {desc for _, desc in order}
@@ -48,11 +52,11 @@ def after(query, order: list, values: list):
     return query.where(reduce(operator.or_, later))
 
 
-def order_of(model: type[Record], sort: list[str]) -> list:
+def order_of(model: type[Record], sort: list[str]) -> list[tuple[Field, bool]]:
     """(column, descending) pairs for `-name` style sort keys, the primary key last."""
     sorts = resources.of(model).sorts
     order = [(sorts[key.lstrip("-")], key.startswith("-")) for key in sort]
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)  # False only in a table without one
     if all(column is not pk for column, _ in order):
         order.append((pk, order[-1][1]))
     return order

@@ -2,12 +2,14 @@
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import cache
 from operator import itemgetter
+from typing import Any, TypeVar, cast
 
-from peewee import AutoField, IntegrityError, Model, fn
+from peewee import AutoField, Field, ForeignKeyField, IntegrityError, Model, fn
 from playhouse.shortcuts import model_to_dict
 
 from models import history, resources, search
@@ -29,25 +31,30 @@ BATCH = 500  # values per IN list: well within every backend's limit on paramete
 # Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
 actor: ContextVar[str] = ContextVar("actor", default="cli")
 
+R = TypeVar("R", bound=Record)
+T = TypeVar("T")
 
-def fetch(model: type[Record], key) -> Record:
+
+def fetch(model: type[R], key: int | str) -> R:
     """The record with primary key `key`, or NotFound."""
-    sql, params = _fetch_sql(model, type(database.obj))
-    row = next(iter(model.raw(sql, *params[:-1], key)), None)
+    backend: type = type(database.obj)
+    sql, params = _fetch_sql(model, backend)
+    row: R | None = next(iter(model.raw(sql, *params[:-1], key)), None)
     if row is None:
         raise NotFound(f"There is no {_label(model)} {key}.")
     return row
 
 
 @cache
-def _fetch_sql(model: type[Record], backend: type) -> tuple[str, list]:
+def _fetch_sql(model: type[Record], backend: type) -> tuple[str, list[Any]]:
     # Reading one record is the hottest path; building its SQL anew each time cost more
     # than running it. The SQL differs per backend (placeholders, quoting), hence the key.
     # The primary key is the last parameter; 0 stands in for it.
-    return model.full().where(model._meta.primary_key == 0).sql()
+    sql: tuple[str, list[Any]] = model.full().where(model._meta.primary_key == 0).sql()
+    return sql
 
 
-def create(model: type[Record], data: dict) -> Record:
+def create(model: type[R], data: dict[str, Any]) -> R:
     """Insert a record after checking its rules, references and natural key."""
     with database.atomic():
         record = _prepared(model, data)
@@ -55,10 +62,13 @@ def create(model: type[Record], data: dict) -> Record:
         _continue_versions(model, [record])
         row = model(**record)
         _write(lambda: row.save(force_insert=True))
-        return _written(model, row._pk, "create")
+        # Model._pk, the primary key's value, is missing from peewee's stubs.
+        return _written(model, row._pk, "create")  # type: ignore[attr-defined]
 
 
-def create_many(model: type[Record], rows: list[dict], twins: dict | None = None):
+def create_many(
+    model: type[Record], rows: list[dict[str, Any]], twins: dict[tuple[Any, ...], Any] | None = None
+) -> tuple[dict[int, Any], dict[int, DomainError]]:
     """Insert new records in bulk, each checked as `create` checks one.
 
     Returns (ids, errors), each by position in `rows`. A row that breaks a rule, refers to
@@ -72,7 +82,7 @@ def create_many(model: type[Record], rows: list[dict], twins: dict | None = None
         return _one_at_a_time(model, rows)
     natural_key = resources.of(model).natural_key
     prepared = [_prepared(model, data) for data in rows]
-    stored = {
+    existing = {
         fk: _existing(fk.rel_field, {record.get(fk.name) for record in prepared} - {None})
         for fk in model._meta.refs
     }
@@ -80,7 +90,7 @@ def create_many(model: type[Record], rows: list[dict], twins: dict | None = None
     errors, accepted = {}, {}
     for index, record in enumerate(prepared):
         try:
-            _check_rules(model, record, None, lambda fk, value: value in stored[fk])
+            _check_rules(model, record, None, lambda fk, value: value in existing[fk])
             twin = twins.get(_identity(record, natural_key))
             if twin is not None:
                 raise _twin_conflict(model, twin)
@@ -94,7 +104,7 @@ def create_many(model: type[Record], rows: list[dict], twins: dict | None = None
         return {}, errors
     _continue_versions(model, list(accepted.values()))
     stored = _stored_rows(model, list(accepted.values()))
-    pk = model._meta.primary_key.name
+    pk = cast(Field, model._meta.primary_key).name  # a record's table has one (else False)
     ids = dict(zip(accepted, (record[pk] for record in stored), strict=True))
     _store_parts(model, stored)
     if resources.of(model).document:
@@ -103,10 +113,10 @@ def create_many(model: type[Record], rows: list[dict], twins: dict | None = None
     return ids, errors
 
 
-def _stored_rows(model: type[Record], records: list[dict]) -> list[dict]:
+def _stored_rows(model: type[Record], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Insert `records` with one statement; returns them as stored: every field, the key and
     the defaults (one instant for all) included."""
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)
     fields = [field for field in model._meta.sorted_fields if not isinstance(field, AutoField)]
     names = [field.name for field in fields]
     blank = dict.fromkeys(names) | {field.name: value for field, value in defaults(model).items()}
@@ -118,20 +128,25 @@ def _stored_rows(model: type[Record], records: list[dict]) -> list[dict]:
     return stored
 
 
-def _one_at_a_time(model: type[Record], rows: list[dict]) -> tuple[dict, dict]:
+def _one_at_a_time(
+    model: type[Record], rows: list[dict[str, Any]]
+) -> tuple[dict[int, Any], dict[int, DomainError]]:
     # A record may hang under one created just before it (a segment under a new segment):
     # its parent, and the cycle its parent might close, are checked once that is stored.
-    ids, errors = {}, {}
+    ids: dict[int, Any] = {}
+    errors: dict[int, DomainError] = {}
     for index, data in enumerate(rows):
         try:
             with database.atomic():  # a savepoint: a refused row leaves nothing behind
-                ids[index] = create(model, data)._pk
+                ids[index] = create(model, data)._pk  # type: ignore[attr-defined]  # as above
         except DomainError as error:
             errors[index] = error
     return ids, errors
 
 
-def find_twins(model: type[Record], records: list[dict], fields: tuple[str, ...]) -> dict:
+def find_twins(
+    model: type[Record], records: list[dict[str, Any]], fields: tuple[str, ...]
+) -> dict[tuple[Any, ...], Any]:
     """The stored records with the same `fields` as some of `records`: values -> key."""
     if not fields:
         return {}
@@ -149,33 +164,34 @@ def find_twins(model: type[Record], records: list[dict], fields: tuple[str, ...]
     return found
 
 
-def _twins(model: type[Record], fields: tuple[str, ...], count: int):
+def _twins(model: type[Record], fields: tuple[str, ...], count: int) -> Any:
     columns = [getattr(model, name) for name in fields]
     wanted = [[None] * len(fields)] * count  # placeholders: rendered once per count
     return one_of(model.select(*columns, model._meta.primary_key), columns, wanted)
 
 
-def _identity(record: dict, fields: tuple[str, ...]) -> tuple:
+def _identity(record: dict[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
     return tuple(record[name] for name in fields)
 
 
-def _existing(column, values: set) -> set:
+def _existing(column: Field, values: set[Any]) -> set[Any]:
     """Those of `values` that `column` holds."""
-    values, found = list(values), set()
-    for start in range(0, len(values), BATCH):
-        query = column.model.select(column).where(column.in_(values[start : start + BATCH]))
+    wanted: list[Any] = list(values)
+    found: set[Any] = set()
+    for start in range(0, len(wanted), BATCH):
+        query = column.model.select(column).where(column.in_(wanted[start : start + BATCH]))
         found.update(value for (value,) in query.tuples())
     return found
 
 
-def update(model: type[Record], key, data: dict, versions: set[int] | None) -> Record:
+def update(model: type[R], key: int | str, data: dict[str, Any], versions: set[int] | None) -> R:
     """Change the given fields of a record whose version is one of `versions` (None: any).
 
     The version test is repeated in the UPDATE's WHERE clause, so of two
     writers holding the same version exactly one succeeds, whatever the
     isolation level.
     """
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)
     with database.atomic():
         row = _current(model, key, versions)
         if pk.name in data and data[pk.name] != key:
@@ -190,12 +206,12 @@ def update(model: type[Record], key, data: dict, versions: set[int] | None) -> R
         return _written(model, key, "update")
 
 
-def delete(model: type[Record], key, versions: set[int] | None) -> None:
+def delete(model: type[Record], key: int | str, versions: set[int] | None) -> None:
     """Delete a record that nothing refers to, under the same version rule as `update`."""
     pk = model._meta.primary_key
     with database.atomic():
         row = _current(model, key, versions)
-        users = Counter()
+        users: Counter[type[Record]] = Counter()
         for fk, referrer in model._meta.backrefs.items():
             # Index rows (an event's topics) go with the record; only other records hold it.
             if issubclass(referrer, Record):
@@ -215,7 +231,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
         _revise(model, [model_to_dict(row, recurse=False)], "delete")
 
 
-def _current(model: type[Record], key, versions: set[int] | None) -> Record:
+def _current(model: type[R], key: int | str, versions: set[int] | None) -> R:
     row = fetch(model, key)
     if versions is not None and row.version not in versions:
         raise PreconditionFailed(
@@ -225,7 +241,7 @@ def _current(model: type[Record], key, versions: set[int] | None) -> Record:
     return row
 
 
-def revisions(model: type[Record], key):
+def revisions(model: type[Record], key: int | str) -> Any:
     """The revisions of a record, newest first; they outlive the record itself."""
     query = Revision.select().where(
         Revision.resource == model._meta.table_name, Revision.key == str(key)
@@ -239,7 +255,7 @@ def changes(after: int, limit: int) -> list[Revision]:
     return list(query.order_by(Revision.id).limit(limit))
 
 
-def _revise(model: type[Record], records: list[dict], change: str) -> None:
+def _revise(model: type[Record], records: list[dict[str, Any]], change: str) -> None:
     """Record a change to `records` (each as stored after it, by field name) in the write's
     own transaction, after it: both are kept, or neither.
 
@@ -250,7 +266,7 @@ def _revise(model: type[Record], records: list[dict], change: str) -> None:
     # an id 10 that committed later: writers take turns for their whole transaction, on
     # both backends (models/db.py).
     at = datetime.now(UTC).replace(tzinfo=None)
-    pk, names = model._meta.primary_key.name, model._meta.sorted_field_names
+    pk, names = cast(Field, model._meta.primary_key).name, model._meta.sorted_field_names
     step = 1 if change == "delete" else 0  # a deletion is a version of its own
     rows = [
         (
@@ -268,7 +284,7 @@ def _revise(model: type[Record], records: list[dict], change: str) -> None:
     history.keep(model, [record[pk] for record in records], at, change)
 
 
-REVISION_FIELDS = [
+REVISION_FIELDS: list[Field] = [
     Revision.resource,
     Revision.key,
     Revision.version,
@@ -279,7 +295,7 @@ REVISION_FIELDS = [
 ]
 
 
-def _written(model: type[Record], key, change: str) -> Record:
+def _written(model: type[R], key: int | str, change: str) -> R:
     """The record as stored after a change, read once to bring its indexes up to date and
     to keep its revision, in the change's transaction."""
     row = fetch(model, key)
@@ -290,10 +306,10 @@ def _written(model: type[Record], key, change: str) -> Record:
     return row
 
 
-def _store_parts(model: type[Record], records: list[dict], replace: bool = False) -> None:
+def _store_parts(model: type[Record], records: list[dict[str, Any]], replace: bool = False) -> None:
     """Write the index rows kept with `records` (an event's topics), in place of those they
     had if `replace`."""
-    pk = model._meta.primary_key.name
+    pk = cast(Field, model._meta.primary_key).name
     for table, rows_of in resources.of(model).parts.items():
         if replace:
             owner = resources.reference(table, model)
@@ -303,12 +319,12 @@ def _store_parts(model: type[Record], records: list[dict], replace: bool = False
             table.insert_many(rows, fields=table._meta.sorted_fields).execute()
 
 
-def _version_test(model: type[Record], versions: set[int] | None) -> list:
+def _version_test(model: type[Record], versions: set[int] | None) -> list[Any]:
     """The WHERE clause that settles If-Match in the database (none for `*`)."""
     return [] if versions is None else [model.version.in_(versions)]
 
 
-def _write(statement):
+def _write(statement: Callable[[], T]) -> T:
     """Run a write; a constraint the checks could not foresee (a race) is a conflict, not a 500."""
     try:
         return statement()
@@ -325,20 +341,21 @@ def _a(model: type[Model]) -> str:
     return f"{'an' if label[0] in 'aeiou' else 'a'} {label}"
 
 
-def _prepared(model: type[Record], data: dict) -> dict:
+def _prepared(model: type[Record], data: dict[str, Any]) -> dict[str, Any]:
     """The client's fields plus what is derived from them (a statistic's frequency)."""
     return resources.of(model).prepare(dict(data))
 
 
-def _continue_versions(model: type[Record], records: list[dict]) -> None:
+def _continue_versions(model: type[Record], records: list[dict[str, Any]]) -> None:
     """A code given again after its record was deleted starts where that record's versions
     ended: its revisions and history stay one sequence, and no ETag is handed out twice.
     (Ids are never given again, so only models keyed by a code have any to continue.)"""
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)
     if isinstance(pk, AutoField):
         return
-    last = dict(
-        Revision.select(Revision.key, fn.MAX(Revision.version))
+    # peewee's stubs have a select iterate as models, whatever tuples() made of it.
+    last: dict[str, int] = dict(
+        Revision.select(Revision.key, fn.MAX(Revision.version))  # type: ignore[arg-type]
         .where(
             Revision.resource == model._meta.table_name,
             Revision.key.in_([str(record[pk.name]) for record in records]),
@@ -351,7 +368,7 @@ def _continue_versions(model: type[Record], records: list[dict]) -> None:
             record["version"] = version + 1
 
 
-def _check(model: type[Record], record: dict, key) -> None:
+def _check(model: type[Record], record: dict[str, Any], key: int | str | None) -> None:
     """Raise Invalid or Conflict unless `record` (the whole record after a change) may be stored."""
     _check_rules(model, record, key, _stored)
     natural_key = resources.of(model).natural_key
@@ -367,7 +384,12 @@ def _check(model: type[Record], record: dict, key) -> None:
             raise _twin_conflict(model, twin)
 
 
-def _check_rules(model: type[Record], record: dict, key, exists) -> None:
+def _check_rules(
+    model: type[Record],
+    record: dict[str, Any],
+    key: int | str | None,
+    exists: Callable[[ForeignKeyField, Any], bool],
+) -> None:
     """Raise Invalid unless `record` refers only to records that `exists(fk, value)` says are
     stored, and keeps its model's rules."""
     errors = {}
@@ -380,11 +402,11 @@ def _check_rules(model: type[Record], record: dict, key, exists) -> None:
         raise Invalid(errors)
 
 
-def _stored(fk, value) -> bool:
-    return fk.rel_model.select().where(fk.rel_field == value).exists()
+def _stored(fk: ForeignKeyField, value: Any) -> bool:
+    return bool(fk.rel_model.select().where(fk.rel_field == value).exists())
 
 
-def _twin_conflict(model: type[Record], twin) -> Conflict:
+def _twin_conflict(model: type[Record], twin: object) -> Conflict:
     return Conflict(
         f"{_a(model).capitalize()} with the same {', '.join(resources.of(model).natural_key)} "
         f"already exists: {twin}."

@@ -9,7 +9,7 @@ misnames something fails when the service starts, not on a request.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from peewee import Expression, Field, ForeignKeyField, Model, Select, fn
 
@@ -39,11 +39,11 @@ class Resource:
     natural_key: tuple[str, ...] = ()
     # What tells apart records an import gives, where there is no natural key.
     import_identity: tuple[str, ...] | None = None
-    rules: Callable[[dict, Any], dict] = rules.no_rules
+    rules: Callable[[dict[str, Any], Any], dict[str, str]] = rules.no_rules
     # The client's fields plus what is derived from them (a statistic's frequency).
-    prepare: Callable[[dict], dict] = _unchanged
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] = _unchanged
     # What a read adds to the records it returns (a statistic's derived change).
-    annotate: Callable[[list], list] = _unchanged
+    annotate: Callable[[list[Any]], list[Any]] = _unchanged
     # The search document: a select of (id, text) for every record; None if not searchable.
     document: Callable[[], Select] | None = None
     # The other kinds of record whose text the document shows, so that a change to one of
@@ -52,11 +52,13 @@ class Resource:
     # Index tables kept with each record (an event's topics), each with what gives its rows
     # (in the table's field order) for a record as stored: rewritten on every write and
     # versioned with the record. A part refers to its record by a foreign key.
-    parts: Mapping[type[Model], Callable[[dict], list[tuple]]] = field(default_factory=dict)
+    parts: Mapping[type[Model], Callable[[dict[str, Any]], list[tuple[Any, ...]]]] = field(
+        default_factory=dict
+    )
 
     @property
     def key(self) -> Field:
-        return self.model._meta.primary_key
+        return cast(Field, self.model._meta.primary_key)  # a record's table has one
 
     @property
     def identity(self) -> tuple[str, ...]:
@@ -180,7 +182,7 @@ def reference(model: type[Model], other: type[Model]) -> ForeignKeyField:
 # -- what declarations are built from ------------------------------------------------------
 
 
-def any_of(column: Field) -> Callable[[list], Expression]:
+def any_of(column: Field) -> Callable[[list[Any]], Expression]:
     return lambda values: column.in_(values)
 
 
@@ -192,9 +194,9 @@ def until(column: Field) -> Callable[[Any], Expression]:
     return lambda value: column <= value
 
 
-def text(*columns: Field) -> Expression:
+def text(*columns: Field) -> Any:
     """The columns as one space-separated text, NULLs skipped, in SQL both backends speak."""
-    joined = fn.COALESCE(columns[0], "")
+    joined: Any = fn.COALESCE(columns[0], "")
     for column in columns[1:]:
         joined = Expression(Expression(joined, "||", " "), "||", fn.COALESCE(column, ""))
     return joined.alias("body")
@@ -203,17 +205,17 @@ def text(*columns: Field) -> Expression:
 # -- the service's resources ---------------------------------------------------------------
 
 
-def _industry_of_indicator(industries: list) -> Expression:
+def _industry_of_indicator(industries: list[Any]) -> Expression:
     return Statistic.indicator.in_(
         Indicator.select(Indicator.code).where(Indicator.industry.in_(industries))
     )
 
 
-def _topic(topics: list) -> Expression:
+def _topic(topics: list[Any]) -> Expression:
     return Event.id.in_(EventTopic.select(EventTopic.event).where(EventTopic.topic.in_(topics)))
 
 
-def _with_frequency(data: dict) -> dict:
+def _with_frequency(data: dict[str, Any]) -> dict[str, Any]:
     if "period_start" in data:
         data = data | {"frequency": Period(data["period_start"], data["period_end"]).frequency}
     return data

@@ -5,20 +5,24 @@ a new record), and returns the fields it breaks, each with why.
 """
 
 from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
 
 from models.tables import Indicator, Segment, Target
 
 
-def no_rules(record: dict, key) -> dict:
+def no_rules(record: dict[str, Any], key: int | str | None) -> dict[str, str]:
     return {}
 
 
-def _is_count(indicator_code) -> bool:
-    measure = Indicator.select(Indicator.measure).where(Indicator.code == indicator_code).scalar()
+def _is_count(indicator_code: str) -> bool:
+    measure: str | None = (
+        Indicator.select(Indicator.measure).where(Indicator.code == indicator_code).scalar()
+    )
     return measure == "count"
 
 
-def statistic_rules(record: dict, key) -> dict:
+def statistic_rules(record: dict[str, Any], key: int | str | None) -> dict[str, str]:
     errors = {}
     if _is_count(record["indicator"]):
         errors.update(_count_rules(record["value"], record.get("change_pct")))
@@ -27,7 +31,7 @@ def statistic_rules(record: dict, key) -> dict:
     return errors
 
 
-def _count_rules(value, change_pct) -> dict:
+def _count_rules(value: Decimal, change_pct: Decimal | None) -> dict[str, str]:
     # value = prior * (1 + change_pct / 100), and a count's prior is at least 0: a fall of
     # more than 100% would need a negative prior, and a fall of exactly 100% leaves nothing.
     errors = {}
@@ -44,13 +48,13 @@ def _count_rules(value, change_pct) -> dict:
     return errors
 
 
-def event_rules(record: dict, key) -> dict:
+def event_rules(record: dict[str, Any], key: int | str | None) -> dict[str, str]:
     if record.get("end_date") and record["end_date"] < record["date"]:
         return {"end_date": "The event cannot end before it starts."}
     return {}
 
 
-def target_rules(record: dict, key) -> dict:
+def target_rules(record: dict[str, Any], key: int | str | None) -> dict[str, str]:
     errors = {}
     if record.get("share_of"):
         if not record.get("segment"):
@@ -64,7 +68,7 @@ def target_rules(record: dict, key) -> dict:
     return errors
 
 
-def segment_rules(record: dict, key) -> dict:
+def segment_rules(record: dict[str, Any], key: int | str | None) -> dict[str, str]:
     # Meeting this segment again on the way up from its new parent would make a cycle.
     above = list(lineage(record.get("parent")))
     if record["code"] in above:
@@ -91,7 +95,7 @@ def _subtree(code: str) -> set[str]:
     found, level = {code}, {code}
     while level:
         children = Segment.select(Segment.code).where(Segment.parent.in_(list(level)))
-        level = {child for (child,) in children.tuples()} - found
+        level = {child for (child,) in children.tuples()} - found  # type: ignore[misc, has-type]
         found |= level
     return found
 
@@ -113,7 +117,7 @@ def share_of_a_part(segment: str, share_of: str) -> str:
     return f"Segment {share_of!r} is part of {segment!r}, which would be over 100% of it."
 
 
-def indicator_rules(record: dict, key) -> dict:
+def indicator_rules(record: dict[str, Any], key: int | str | None) -> dict[str, str]:
     # Stored values were measured in the old unit: relabelling them would change their meaning.
     if key is None:
         return {}

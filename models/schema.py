@@ -1,5 +1,6 @@
 """The database schema: versioned migrations to bring a database up to date, and checks."""
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def _router() -> Router:
 
 
 @contextmanager
-def _one_upgrade_at_a_time():
+def _one_upgrade_at_a_time() -> Iterator[None]:
     """Replicas starting together each run `db upgrade`: the second must wait, then find the
     work done. SQLite: one transaction, which takes the write lock at once (BEGIN IMMEDIATE);
     PostgreSQL: a session lock, since a transaction would only block on the first table."""
@@ -125,7 +126,7 @@ def _one_upgrade_at_a_time():
 
 
 @contextmanager
-def _foreign_keys_off():
+def _foreign_keys_off() -> Iterator[None]:
     """On SQLite, foreign keys off, then checked: rebuilding a table (SQLite's only way to
     change most of one) drops the old one, which other tables' keys would refuse."""
     if not is_sqlite():

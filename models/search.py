@@ -3,9 +3,10 @@
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer
-from peewee import SQL, Expression, Table, fn
+from peewee import SQL, Expression, Select, Table, fn
 
 from models import history, resources
 from models.db import SQLITE_FUNCTIONS, database, is_sqlite
@@ -46,47 +47,47 @@ def drop_indexes() -> None:
         database.execute_sql(f'DROP TABLE IF EXISTS "{index_table(resource.model).__name__}"')
 
 
-def refresh(model: type[Record], *conditions) -> None:
+def refresh(model: type[Record], *conditions: Any) -> None:
     """Rebuild the search documents of the `model` records matching `conditions` (all if none)."""
     table = index_table(model)
     if conditions:
-        keys = model.select(model.id).where(*conditions)
+        keys = model.select(model._meta.primary_key).where(*conditions)
         database.execute(table.delete().where(_key(model).in_(keys)))
     else:
         database.execute(table.delete())
     index(model, *conditions)
 
 
-def index(model: type[Record], *conditions) -> None:
+def index(model: type[Record], *conditions: Any) -> None:
     """Add the search documents of the `model` records matching `conditions`, which have none."""
-    documents = resources.of(model).document()
+    documents = _documents(model)
     if conditions:
         documents = documents.where(*conditions)
     table = index_table(model)
     database.execute(table.insert(documents, columns=[_key(model), table.c.body]))
 
 
-def refresh_record(model: type[Record], key) -> None:
+def refresh_record(model: type[Record], key: int | str) -> None:
     """Keep the index in step with one record's change, and with the documents that quote it."""
     if resources.of(model).document:
-        refresh(model, model.id == key)
+        refresh(model, model._meta.primary_key == key)
     for quoting in resources.searchable():
         if model in quoting.document_quotes:
             refresh(quoting.model, resources.reference(quoting.model, model) == key)
 
 
-def forget(model: type[Record], key) -> None:
+def forget(model: type[Record], key: int | str) -> None:
     if resources.of(model).document:
         database.execute(index_table(model).delete().where(_key(model) == key))
 
 
-def matching(query, model: type[Record], words: str):
+def matching(query: Any, model: type[Record], words: str) -> tuple[Any, Any]:
     """`query` narrowed to records matching every word of `words`, best match first."""
     if history.reading_the_past():
         return _matching_the_past(query, model, words)
     table = index_table(model)
     key = _key(model)
-    query = query.join(table, on=(key == model.id))
+    query = query.join(table, on=(key == model._meta.primary_key))
     if is_sqlite():
         # Quoting each word keeps FTS5's query syntax out of the user's hands.
         terms = " ".join(f'"{word}"' for word in WORD.findall(words))
@@ -96,7 +97,7 @@ def matching(query, model: type[Record], words: str):
     return query.where(Expression(table.c.document, "@@", tsquery)), rank.desc()
 
 
-def _matching_the_past(query, model: type[Record], words: str):
+def _matching_the_past(query: Any, model: type[Record], words: str) -> tuple[Any, Any]:
     """`matching` for a read as of a past instant.
 
     The indexes hold today's text, so the past's documents are built from the history and
@@ -104,8 +105,8 @@ def _matching_the_past(query, model: type[Record], words: str):
     its index does; SQLite has no such function, so `search_score` tokenizes and stems as
     FTS5's porter tokenizer does, and ranks by how often the words occur.
     """
-    documents = resources.of(model).document().alias("document")
-    query = query.join(documents, on=(documents.c.id == model.id))
+    documents = _documents(model).alias("document")
+    query = query.join(documents, on=(documents.c.id == model._meta.primary_key))
     if is_sqlite():
         score = fn.search_score(documents.c.body, words)
         return query.where(score > 0), score.desc()
@@ -141,9 +142,17 @@ def _tokens(text: str) -> list[str]:
 @lru_cache(maxsize=65_536)
 def _stem(token: str) -> str:
     # A stemmer keeps state while it works, so threads cannot share one; words recur.
-    return snowballstemmer.stemmer("porter").stemWord(token)
+    stem: str = snowballstemmer.stemmer("porter").stemWord(token)
+    return stem
 
 
-def _key(model: type[Record]):
+def _documents(model: type[Record]) -> Select:
+    document = resources.of(model).document
+    if document is None:
+        raise TypeError(f"{model.__name__} is not searchable.")
+    return document()
+
+
+def _key(model: type[Record]) -> Any:
     table = index_table(model)
     return table.c.rowid if is_sqlite() else table.c.id

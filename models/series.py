@@ -1,8 +1,10 @@
 """Observation series: one value per period, and the transforms analysts ask of them."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from models.errors import Invalid
 from models.periods import Period
@@ -11,7 +13,7 @@ from models.tables import Indicator, Segment, Source, Statistic, citation
 
 TRANSFORMS = ("none", "change", "change_pct", "yoy", "yoy_pct", "share")
 # Transform -> (the period a point is compared with, what to say when it has no observation).
-COMPARED_WITH = {
+COMPARED_WITH: dict[str, tuple[Callable[[Period], Period | None], str]] = {
     "change": (Period.previous, "No observation for the previous period."),
     "change_pct": (Period.previous, "No observation for the previous period."),
     "yoy": (Period.year_earlier, "No observation a year earlier."),
@@ -53,8 +55,8 @@ class Series:
     transform: str
     unit: str
     share_of: str | None
-    sources: list
-    points: list
+    sources: list[Source]
+    points: list[Point]
 
 
 def series(
@@ -90,6 +92,7 @@ def series(
             errors["share_of"] = share_of_a_part(segment, share_of)
     if errors:
         raise Invalid(errors)
+    assert measured is not None and part is not None  # else `errors` said so
 
     observed = observations(indicator, region, segment, source, frequency)
     frequencies = sorted({period.frequency for period in observed})
@@ -127,7 +130,13 @@ def series(
     )
 
 
-def observation_query(indicator, region, segment, source=None, frequency=None):
+def observation_query(
+    indicator: str,
+    region: str,
+    segment: str | None,
+    source: int | None = None,
+    frequency: str | None = None,
+) -> Any:
     """The statistics of one series, by period, with their source's publication date."""
     query = (
         Statistic.select(
@@ -153,9 +162,15 @@ def observation_query(indicator, region, segment, source=None, frequency=None):
     return query.order_by(Statistic.period_start, Statistic.period_end).namedtuples()
 
 
-def observations(indicator, region, segment, source, frequency) -> dict:
+def observations(
+    indicator: str,
+    region: str,
+    segment: str | None,
+    source: int | None,
+    frequency: str | None,
+) -> dict[Period, Any]:
     """Period -> statistic, one per period: of several sources, the latest published wins."""
-    chosen = {}
+    chosen: dict[Period, Any] = {}
     for row in observation_query(indicator, region, segment, source, frequency):
         period = Period(row.period_start, row.period_end)
         best = chosen.get(period)
@@ -164,11 +179,11 @@ def observations(indicator, region, segment, source, frequency) -> dict:
     return chosen
 
 
-def _recency(row) -> tuple:
+def _recency(row: Any) -> tuple[date, int]:
     return (row.published_on or date.min, row.source_id)
 
 
-def _point(period: Period, row, transform: str, others: dict) -> Point:
+def _point(period: Period, row: Any, transform: str, others: dict[Period, Any]) -> Point:
     point = Point(period, row.value, row.value, row.source_id, row.id)
     if transform == "none":
         return point

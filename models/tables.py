@@ -1,8 +1,10 @@
 """The tables: sources, the two vocabularies, and the three kinds of fact."""
 
 import json
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from peewee import (
     SQL,
@@ -15,6 +17,7 @@ from peewee import (
     DecimalField,
     ForeignKeyField,
     IntegerField,
+    ModelSelect,
     NodeList,
     TextField,
 )
@@ -28,12 +31,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
-def as_text(value) -> str:
+def as_text(value: object) -> str:
     """A stored value as JSON text, alike on both backends: 7.3, not 7.300000; dates in ISO."""
     return f"{value.normalize():f}" if isinstance(value, Decimal) else str(value)
 
 
-def _amount(**kwargs) -> DecimalField:
+def _amount(**kwargs: Any) -> DecimalField:
     # Exact decimals; 18 integer and 6 fractional digits cover every figure we expect.
     return DecimalField(max_digits=24, decimal_places=6, auto_round=False, **kwargs)
 
@@ -43,7 +46,7 @@ class IdField(AutoField):
     row is deleted, mixing two records' revisions and ETags; AUTOINCREMENT stops it there.
     PostgreSQL's sequences never go back."""
 
-    def ddl(self, ctx):
+    def ddl(self, ctx: Any) -> Any:
         node = super().ddl(ctx)
         return NodeList((node, SQL("AUTOINCREMENT"))) if is_sqlite() else node
 
@@ -51,10 +54,10 @@ class IdField(AutoField):
 class ListField(TextField):
     """A list of strings, stored as JSON text so that both backends hold it the same way."""
 
-    def db_value(self, value):
+    def db_value(self, value: Iterable[str] | None) -> str:
         return json.dumps(list(value or []))
 
-    def python_value(self, value):
+    def python_value(self, value: str | None) -> list[str]:
         return json.loads(value) if value else []
 
 
@@ -66,12 +69,12 @@ class Record(BaseModel):
     updated_at = DateTimeField(default=utc_now)
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         """The select that reads records with whatever their representation needs."""
         return cls.select()
 
 
-def citation(publisher: str, title: str, published_on, url: str) -> str:
+def citation(publisher: str, title: str, published_on: date | str | None, url: str) -> str:
     """A one-line reference to a source: publisher, title, date of publication, address."""
     if isinstance(published_on, str):  # raw SQLite rows carry dates as ISO text
         published_on = date.fromisoformat(published_on)
@@ -82,8 +85,13 @@ def citation(publisher: str, title: str, published_on, url: str) -> str:
 class Cited:
     """A fact whose `full` select brings its source's details, to cite it without a query."""
 
+    source_publisher: str
+    source_title: str
+    source_published_on: date | str | None  # text in raw SQLite rows
+    source_url: str
+
     @classmethod
-    def cited(cls, query):
+    def cited(cls, query: Any) -> Any:
         return (
             query.switch(cls)
             .join(Source)
@@ -119,6 +127,9 @@ class Indicator(Record):
     measure = CharField(16)
     industry = CharField(64, null=True, index=True)
     description = TextField(null=True)
+    # The backrefs of Statistic.indicator and Target.indicator, declared for mypy.
+    statistics: "ModelSelect[Statistic]"
+    targets: "ModelSelect[Target]"
 
 
 class Segment(Record):
@@ -127,6 +138,8 @@ class Segment(Record):
     parent = ForeignKeyField(
         "self", null=True, backref="children", on_delete="RESTRICT", lazy_load=False
     )
+    # Each foreign key's `<name>_id`, peewee's accessor of the raw key, declared for mypy.
+    parent_id: str | None
     additive = BooleanField(default=True)
     description = TextField(null=True)
 
@@ -146,10 +159,11 @@ class Event(Cited, Record):
     source = ForeignKeyField(
         Source, backref="events", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    source_id: int
     quote = TextField(null=True)
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         return cls.cited(cls.select()).objects()
 
 
@@ -157,6 +171,7 @@ class EventTopic(BaseModel):
     """One topic of one event: the index behind filtering events by topic."""
 
     event = ForeignKeyField(Event, backref="topic_rows", on_delete="CASCADE", lazy_load=False)
+    event_id: int
     topic = CharField(100)
 
     class Meta:
@@ -170,10 +185,12 @@ class Statistic(Cited, Record):
     indicator = ForeignKeyField(
         Indicator, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=False
     )
+    indicator_id: str
     region = CharField(8)
     segment = ForeignKeyField(
         Segment, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    segment_id: str
     period_start = DateField()
     period_end = DateField()
     frequency = CharField(16, index=True)
@@ -183,9 +200,11 @@ class Statistic(Cited, Record):
     source = ForeignKeyField(
         Source, backref="statistics", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    source_id: int
     event = ForeignKeyField(
         Event, null=True, backref="statistics", on_delete="RESTRICT", lazy_load=False
     )
+    event_id: int | None
     quote = TextField(null=True)
 
     class Meta:
@@ -201,7 +220,7 @@ class Statistic(Cited, Record):
         )
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         return cls.cited(cls.select(cls, Indicator.unit).join(Indicator)).objects()
 
     @property
@@ -218,9 +237,11 @@ class Target(Cited, Record):
     indicator = ForeignKeyField(
         Indicator, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    indicator_id: str
     segment = ForeignKeyField(
         Segment, null=True, backref="targets", on_delete="RESTRICT", lazy_load=False
     )
+    segment_id: str | None
     share_of = ForeignKeyField(
         Segment,
         null=True,
@@ -229,6 +250,7 @@ class Target(Cited, Record):
         lazy_load=False,
         column_name="share_of",
     )
+    share_of_id: str | None
     target_value = _amount()
     target_period_start = DateField()
     target_period_end = DateField(index=True)
@@ -241,13 +263,15 @@ class Target(Cited, Record):
     source = ForeignKeyField(
         Source, backref="targets", on_delete="RESTRICT", lazy_load=False, index=True
     )
+    source_id: int
     event = ForeignKeyField(
         Event, null=True, backref="targets", on_delete="RESTRICT", lazy_load=False
     )
+    event_id: int | None
     quote = TextField(null=True)
 
     @classmethod
-    def full(cls):
+    def full(cls) -> Any:
         # A share target is a percentage of another segment, whatever the indicator counts.
         unit = Case(None, [(cls.share_of.is_null(False), "percent")], Indicator.unit)
         return cls.cited(cls.select(cls, unit.alias("unit")).join(Indicator)).objects()
@@ -258,7 +282,7 @@ class Target(Cited, Record):
 
     @property
     def baseline_period(self) -> Period | None:
-        if self.baseline_period_start is None:
+        if self.baseline_period_start is None or self.baseline_period_end is None:
             return None
         return Period(self.baseline_period_start, self.baseline_period_end)
 

@@ -31,7 +31,8 @@ class ProgressSchema(Schema):
             "example": "quarterly",
         },
     )
-    partial = fields.Boolean(
+    # marshmallow takes declared fields out of the class: this one leaves Schema.partial be.
+    partial = fields.Boolean(  # type: ignore[assignment]
         allow_none=True,
         metadata={
             "description": "True when the figure covers less than a year: reported as "

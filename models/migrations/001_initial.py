@@ -6,7 +6,7 @@ from peewee_migrate import Migrator
 SEARCHABLE = ("source", "event", "statistic", "target")
 
 
-def _search_tables(database, drop: bool = False) -> list[str]:
+def _search_tables(database: pw.DatabaseProxy, drop: bool = False) -> list[str]:
     """The full-text search tables, which are no models: FTS5 on SQLite, tsvector on PostgreSQL."""
     if drop:
         return [f'DROP TABLE IF EXISTS "{table}_search"' for table in SEARCHABLE]
@@ -27,7 +27,7 @@ def _search_tables(database, drop: bool = False) -> list[str]:
     ]
 
 
-def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+def migrate(migrator: Migrator, database: pw.DatabaseProxy, *, fake: bool = False) -> None:
     """Create every table, as the models defined them then."""
 
     @migrator.create_model
@@ -428,7 +428,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         migrator.sql(statement)
 
 
-def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+def rollback(migrator: Migrator, database: pw.DatabaseProxy, *, fake: bool = False) -> None:
     """Drop every table."""
     for statement in _search_tables(database, drop=True):
         migrator.sql(statement)

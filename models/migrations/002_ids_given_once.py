@@ -7,13 +7,13 @@ RECORDS = ("source", "event", "statistic", "target")
 PLAIN = '"id" INTEGER NOT NULL PRIMARY KEY,'
 
 
-def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+def migrate(migrator: Migrator, database: pw.DatabaseProxy, *, fake: bool = False) -> None:
     """SQLite gave a deleted newest record's id to the next one; PostgreSQL never did."""
     if isinstance(database.obj, pw.SqliteDatabase):
         migrator.run(_autoincrement, database)
 
 
-def _autoincrement(database) -> None:
+def _autoincrement(database: pw.DatabaseProxy) -> None:
     # SQLite cannot add AUTOINCREMENT to a table: each is rebuilt (its rows copied, the old
     # one dropped, the new one renamed, its indexes made again), as SQLite's documentation
     # describes. Foreign keys are off while migrations run on SQLite (models/schema.py).
@@ -45,5 +45,5 @@ def _autoincrement(database) -> None:
         )
 
 
-def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+def rollback(migrator: Migrator, database: pw.DatabaseProxy, *, fake: bool = False) -> None:
     """Nothing to undo that matters: an id given once may as well stay so."""
