@@ -203,8 +203,13 @@ def main() -> None:
 
 
 def answer(client, url: str) -> list:
-    """What `url` answers: its status and a digest of its bytes."""
+    """What `url` answers: its status and a digest of its bytes (of a problem, without its
+    request_id, which differs every time)."""
     response = client.get(url)
+    if response.status_code >= 400:
+        problem = response.get_json()
+        del problem["request_id"]
+        return [response.status_code, digest(json.dumps(problem, sort_keys=True).encode())]
     return [response.status_code, digest(response.data)]
 
 
