@@ -2,7 +2,6 @@
 
 import hashlib
 import http
-import json
 import re
 from functools import partial
 from urllib.parse import unquote_to_bytes
@@ -19,7 +18,7 @@ from api.errors import response_name
 from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery
-from models import checks, queries, records
+from models import checks, history, queries, records
 from models.tables import Record, collection
 
 # The most characters If-Match or If-None-Match may have: dozens of our ETags, and far below
@@ -322,7 +321,7 @@ class RevisionSchema(Schema):
         }
     )
     record = fields.Function(
-        lambda revision: json.loads(revision.record),
+        history.record_of,
         metadata={
             "type": "object",
             "description": "The stored fields after the change (for a delete, as they were), "

@@ -10,16 +10,23 @@ per table, named like the table and selecting that table's history rows valid at
 resolves a name to a common table expression before a table, so every query of the service
 (filters, sorts, joins, subqueries, series, checks) reads the past without being rewritten.
 The WITH clause is rendered once per backend; T is its only parameter.
+
+A version is stored here only: a revision names it by its record and version (a delete's, the
+version it closed) and reads the record from it (`revised`).
 """
 
 import copy
+import json
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
 
 from peewee import (
+    JOIN,
     AutoField,
+    Case,
     CommaNodeList,
     DateTimeField,
     ForeignKeyField,
@@ -29,7 +36,17 @@ from peewee import (
 )
 
 from models.db import BaseModel, among, database, preamble
-from models.tables import Event, EventTopic, Indicator, Revision, Segment, Source, Statistic, Target
+from models.tables import (
+    Event,
+    EventTopic,
+    Indicator,
+    Revision,
+    Segment,
+    Source,
+    Statistic,
+    Target,
+    as_text,
+)
 
 
 def _column(field):
@@ -128,6 +145,97 @@ def _identity(table: type[Model]) -> list[str]:
 
 def _history_fields(table: type[Model]) -> list:
     return [getattr(HISTORY[table], field.name) for field in table._meta.sorted_fields]
+
+
+# A resource's table by name, as a revision names it.
+RESOURCES = {model._meta.table_name: model for model in KEYS if model is not EventTopic}
+
+
+def revised(model: type[Model], query):
+    """`query` on revisions of `model`'s records, each read with the version it made (for a
+    delete, the one it closed): `record_of` gives it."""
+    history = HISTORY[model]
+    on = _version_of_revision(model)
+    return query.select_extend(*_history_fields(model)).join(
+        history, JOIN.LEFT_OUTER, on=on, attr="stored"
+    )
+
+
+def with_records(revisions: list[Revision]) -> list[Revision]:
+    """`revisions` (of any resources, in any order) read again as `revised` reads them: one
+    query per resource among them."""
+    by_id = {}
+    for resource in dict.fromkeys(revision.resource for revision in revisions):
+        ids = [revision.id for revision in revisions if revision.resource == resource]
+        query = revised(RESOURCES[resource], Revision.select().where(among(Revision.id, ids)))
+        by_id.update((found.id, found) for found in query)
+    return [by_id[revision.id] for revision in revisions]
+
+
+def record_of(revision: Revision) -> dict | None:
+    """The record as a revision read by `revised` left it (for a delete, as it was), by
+    field name, as JSON holds it: decimals, dates and times as text."""
+    stored = getattr(revision, "stored", None)
+    if stored is None or stored.version is None:
+        return None
+    names = RESOURCES[revision.resource]._meta.sorted_field_names
+    return {
+        name: as_text(value) if isinstance(value, Decimal | date) else value
+        for name, value in ((name, stored.__data__.get(name)) for name in names)
+    }
+
+
+def _version_of_revision(model: type[Model]):
+    """The join of a revision to its version: a create or update made the version it names;
+    a delete is a version of its own, after the one it closed."""
+    history = HISTORY[model]
+    key = getattr(history, KEYS[model])
+    named = (
+        Revision.key.cast("INTEGER")
+        if isinstance(model._meta.primary_key, AutoField)
+        else Revision.key
+    )
+    closed = Case(None, [(Revision.change == "delete", 1)], 0)
+    return (
+        (Revision.resource == model._meta.table_name)
+        & (key == named)
+        & (history.version == Revision.version - closed)
+    )
+
+
+def lost_versions() -> list[int]:
+    """The ids of revisions whose version history does not hold, one per missing version (a
+    delete closes the version an update made; either holds it): those of a database whose
+    records changed before history began, or of a dump made then."""
+    lost = {}
+    for name, model in RESOURCES.items():
+        history = HISTORY[model]
+        closed = Case(None, [(Revision.change == "delete", 1)], 0)
+        query = (
+            Revision.select(Revision.id, Revision.key, Revision.version - closed)
+            .join(history, JOIN.LEFT_OUTER, on=_version_of_revision(model))
+            .where(Revision.resource == name, history.version.is_null())
+            .order_by(Revision.id)
+        )
+        for revision_id, key, version in query.tuples():
+            lost.setdefault((name, key, version), revision_id)
+    return sorted(lost.values())
+
+
+def keep_versions(revisions) -> None:
+    """Store in history the versions that revisions of an older schema held, each given as
+    (resource, key, version, change, at, record as JSON text).
+
+    Each is valid for no instant (from its revision's `at` to the same): a read as of any
+    instant answers as it did, when history began after them; their revisions read them.
+    """
+    for resource, _key, version, change, at, text in revisions:
+        model = RESOURCES[resource]
+        history = HISTORY[model]
+        fields = history._meta.fields
+        record = {name: value for name, value in json.loads(text).items() if name in fields}
+        record["version"] = version - (change == "delete")
+        history.insert(**record, valid_from=at, valid_to=at).execute()
 
 
 # The instant being read, for what is not a table's current state: revisions are history.

@@ -1,6 +1,5 @@
 """Read and write any record: domain rules, natural keys, references and optimistic locking."""
 
-import json
 from collections import Counter
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -9,7 +8,6 @@ from functools import cache
 from operator import itemgetter
 
 from peewee import AutoField, IntegrityError, Model, fn
-from playhouse.shortcuts import model_to_dict
 
 from models import history, search
 from models.db import (
@@ -32,11 +30,9 @@ from models.tables import (
     Segment,
     Statistic,
     Target,
-    as_text,
     utc_now,
 )
 
-JSON = json.JSONEncoder(default=as_text)  # one for all: json.dumps makes one per call
 BATCH = 500  # values per IN list: well within every backend's limit on parameters
 
 # Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
@@ -227,7 +223,7 @@ def delete(model: type[Record], key, versions: set[int] | None) -> None:
         query = model.delete().where(pk == key, *_version_test(model, versions))
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
-        _revise(model, [model_to_dict(row, recurse=False)], "delete")
+        _revise(model, [{pk.name: key, "version": row.version}], "delete")
 
 
 def _current(model: type[Record], key, versions: set[int] | None) -> Record:
@@ -241,31 +237,34 @@ def _current(model: type[Record], key, versions: set[int] | None) -> Record:
 
 
 def revisions(model: type[Record], key):
-    """The revisions of a record, newest first; they outlive the record itself."""
+    """The revisions of a record, newest first, each with its version (`history.record_of`);
+    they outlive the record itself."""
     query = Revision.select().where(
         Revision.resource == model._meta.table_name, Revision.key == str(key)
     )
-    return history.made_by_then(query).order_by(Revision.version.desc())
+    query = history.revised(model, history.made_by_then(query))
+    return query.order_by(Revision.version.desc())
 
 
 def changes(after: int, limit: int) -> list[Revision]:
-    """Up to `limit` revisions of every resource, in commit order, after revision `after`."""
+    """Up to `limit` revisions of every resource, in commit order, after revision `after`,
+    each with its version (`history.record_of`)."""
     query = history.made_by_then(Revision.select().where(Revision.id > after))
-    return list(query.order_by(Revision.id).limit(limit))
+    return history.with_records(list(query.order_by(Revision.id).limit(limit)))
 
 
 def _revise(model: type[Record], records: list[dict], change: str) -> None:
-    """Record a change to `records` (each as stored after it, by field name) in the write's
-    own transaction, after it: both are kept, or neither.
+    """Record a change to `records` (each as stored after it, by field name; only its key
+    and version are read) in the write's own transaction, after it: both are kept, or neither.
 
     The revision and the record's history share one instant, so reading as of a revision's
-    `at` shows the record as that revision left it.
+    `at` shows the record as that revision left it; the revision reads the record from there.
     """
     # Revision ids follow commit order, or a feed reader who has seen id 11 would never see
     # an id 10 that committed later: writers take turns for their whole transaction, on
     # both backends (models/db.py).
     at = datetime.now(UTC).replace(tzinfo=None)
-    pk, names = model._meta.primary_key.name, model._meta.sorted_field_names
+    pk = model._meta.primary_key.name
     step = 1 if change == "delete" else 0  # a deletion is a version of its own
     rows = [
         (
@@ -275,7 +274,6 @@ def _revise(model: type[Record], records: list[dict], change: str) -> None:
             change,
             at,
             actor.get(),
-            JSON.encode({name: record.get(name) for name in names}),
         )
         for record in records
     ]
@@ -290,7 +288,6 @@ REVISION_FIELDS = [
     Revision.change,
     Revision.at,
     Revision.by,
-    Revision.record,
 ]
 
 
@@ -304,7 +301,7 @@ def _written(model: type[Record], key, change: str) -> Record:
         if rows:
             EventTopic.insert_many(rows, fields=[EventTopic.event, EventTopic.topic]).execute()
     search.refresh_record(model, key)
-    _revise(model, [model_to_dict(row, recurse=False)], change)
+    _revise(model, [{model._meta.primary_key.name: key, "version": row.version}], change)
     return row
 
 
