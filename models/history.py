@@ -35,7 +35,7 @@ from peewee import (
     fn,
 )
 
-from models.db import BaseModel, among, database, preamble
+from models.db import BaseModel, among, database, is_sqlite, preamble
 from models.tables import (
     Event,
     EventTopic,
@@ -108,18 +108,35 @@ TABLES = tuple(HISTORY.values())
 def keep(model: type[Model], keys: list, at: datetime, change: str) -> None:
     """Record a change (create, update or delete) of records at `at`: close their open
     versions, which a new record has none of, and copy their new ones, unless deleted."""
+    backend = type(database.obj)
     for table in (model, EventTopic) if model is Event else (model,):
-        history = HISTORY[table]
-        column = getattr(history, KEYS[table])
+        closing, copying = _keep_sql(table, backend)
+        # Both statements take the instant, then the keys (as `among` passes them).
+        params = [_INSTANT.db_value(at), json.dumps(keys) if is_sqlite() else keys]
         if change != "create":
-            closing = history.update(valid_to=at).where(
-                among(column, keys), history.valid_to.is_null()
-            )
-            closing.execute()
+            database.execute_sql(closing, params)
         if change != "delete":
-            current = table.select(*table._meta.sorted_fields, history.valid_from.to_value(at))
-            current = current.where(among(getattr(table, KEYS[table]), keys))
-            history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
+            database.execute_sql(copying, params)
+
+
+_INSTANT = DateTimeField()
+
+
+@cache
+def _keep_sql(table: type[Model], backend: type) -> tuple[str, str]:
+    """The SQL that closes the open versions of some of `table`'s records, and the SQL that
+    copies their current ones, for `backend`. Every change runs them; building them anew
+    with peewee each time cost more than running them."""
+    history, stand_in = HISTORY[table], [0]
+    closing = history.update(valid_to=datetime(1, 1, 1)).where(
+        among(getattr(history, KEYS[table]), stand_in), history.valid_to.is_null()
+    )
+    current = table.select(
+        *table._meta.sorted_fields, history.valid_from.to_value(datetime(1, 1, 1))
+    )
+    current = current.where(among(getattr(table, KEYS[table]), stand_in))
+    copying = history.insert_from(current, _history_fields(table) + [history.valid_from])
+    return closing.sql()[0], copying.sql()[0]
 
 
 def backfill() -> None:
