@@ -37,6 +37,9 @@ BATCH = 500  # values per IN list: well within every backend's limit on paramete
 
 # Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
 actor: ContextVar[str] = ContextVar("actor", default="cli")
+# Indicators' measures already read while `create_many` checks its rows: a query for each
+# row's indicator cost more than the rest of the import together.
+measures: ContextVar[dict | None] = ContextVar("measures", default=None)
 
 
 def fetch(model: type[Record], key) -> Record:
@@ -86,18 +89,23 @@ def create_many(model: type[Record], rows: list[dict], twins: dict | None = None
     }
     twins = find_twins(model, prepared, model.natural_key) if twins is None else dict(twins)
     errors, accepted = {}, {}
-    for index, record in enumerate(prepared):
-        try:
-            _check_rules(model, record, None, lambda fk, value: value in stored[fk])
-            twin = twins.get(_identity(record, model.natural_key))
-            if twin is not None:
-                raise _twin_conflict(model, twin)
-        except DomainError as error:
-            errors[index] = error
-            continue
-        accepted[index] = record
-        if model.natural_key:
-            twins[_identity(record, model.natural_key)] = "an earlier row"
+    # The rows' indicators cannot change while they are checked: each is read once.
+    token = measures.set({})
+    try:
+        for index, record in enumerate(prepared):
+            try:
+                _check_rules(model, record, None, lambda fk, value: value in stored[fk])
+                twin = twins.get(_identity(record, model.natural_key))
+                if twin is not None:
+                    raise _twin_conflict(model, twin)
+            except DomainError as error:
+                errors[index] = error
+                continue
+            accepted[index] = record
+            if model.natural_key:
+                twins[_identity(record, model.natural_key)] = "an earlier row"
+    finally:
+        measures.reset(token)
     if not accepted:
         return {}, errors
     _continue_versions(model, list(accepted.values()))
@@ -400,7 +408,12 @@ def _no_rules(record: dict, key) -> dict:
 
 
 def _is_count(indicator_code) -> bool:
+    known = measures.get()
+    if known is not None and indicator_code in known:
+        return known[indicator_code] == "count"
     measure = Indicator.select(Indicator.measure).where(Indicator.code == indicator_code).scalar()
+    if known is not None:
+        known[indicator_code] = measure
     return measure == "count"
 
 
