@@ -2,7 +2,6 @@
 
 import hashlib
 import http
-import json
 import re
 from functools import partial
 from importlib import import_module
@@ -22,7 +21,7 @@ from api.errors import response_name
 from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.schemas import AsOfQuery, RecordSchema
-from models import queries, records, resources
+from models import history, queries, records, resources
 from models.resources import collection
 from models.tables import Record
 
@@ -345,7 +344,7 @@ class RevisionSchema(Schema):
         }
     )
     record = fields.Function(
-        lambda revision: json.loads(revision.record),
+        history.record_of,
         metadata={
             "type": "object",
             "description": "The stored fields after the change (for a delete, as they were), "

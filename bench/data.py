@@ -202,9 +202,6 @@ def add_history(path: str) -> None:
     stay as they are but for their version number, so the data read today is the same."""
     with sqlite3.connect(path) as connection:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(statistic)")]
-        # A revision's record is keyed by field name, as the API keeps it.
-        names = {field.column_name: field.name for field in Statistic._meta.sorted_fields}
-        record = ", ".join(f"'{names[column]}', {column}" for column in columns)
         for version in range(1, REVISIONS + 1):
             since = f"'2025-{version:02}-01 00:00:00'"
             then = {
@@ -221,9 +218,8 @@ def add_history(path: str) -> None:
             )
             change = "create" if version == 1 else "update"
             connection.execute(
-                "INSERT INTO revision (resource, key, version, change, at, by, record) "
-                f"SELECT 'statistic', id, {version}, '{change}', {since}, 'cli', "
-                f"json_object({record}) FROM (SELECT {values} {synthetic})"
+                "INSERT INTO revision (resource, key, version, change, at, by) "
+                f"SELECT 'statistic', id, {version}, '{change}', {since}, 'cli' {synthetic}"
             )
         connection.execute(
             f"UPDATE statistic SET version = {REVISIONS}, updated_at = {since} "

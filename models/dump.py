@@ -31,6 +31,9 @@ def import_rows(lines: Iterable[str]) -> dict[str, int]:
     """Restore an export into an empty database, exactly: ids, versions and times included."""
     models = {model._meta.table_name: model for model in known_tables()}
     counts = dict.fromkeys(models, 0)
+    copies: dict[
+        int, str
+    ] = {}  # revision id -> the record it held, in a dump made before migration 003
     with database.atomic():
         if any(model.select().exists() for model in models.values()):
             raise Conflict("The database is not empty: restore into an empty one.")
@@ -45,7 +48,10 @@ def import_rows(lines: Iterable[str]) -> dict[str, int]:
                 _insert(current, batch)
                 batch = []
             current = model
-            batch.append(item["row"])
+            row = item["row"]
+            if model is Revision and "record" in row:
+                copies[row["id"]] = row.pop("record")
+            batch.append(row)
             counts[item["table"]] += 1
             if len(batch) == BATCH:
                 _insert(current, batch)
@@ -53,10 +59,25 @@ def import_rows(lines: Iterable[str]) -> dict[str, int]:
         if batch:
             _insert(current, batch)
         _restart_sequences()
+        _keep_versions_only_revisions_held(copies)
         history.backfill()  # a dump from before history kept none
         for resource in resources.searchable():
             search.refresh(resource.model)
     return counts
+
+
+def _keep_versions_only_revisions_held(copies: dict[int, str]) -> None:
+    """A dump made before each version was stored once holds some versions only in its
+    revisions' copies (those made before history began): they go to history, as migration
+    003 moves them."""
+    if not copies:
+        return
+    for start in range(0, len(lost := history.lost_versions()), BATCH):
+        ids = lost[start : start + BATCH]
+        found = Revision.select().where(Revision.id.in_(ids)).order_by(Revision.id)
+        history.keep_versions(
+            (r.resource, r.key, r.version, r.change, r.at, copies[r.id]) for r in found
+        )
 
 
 def _parents_first(rows: list[dict[str, Any]], key: str, above: str) -> list[dict[str, Any]]:

@@ -10,18 +10,25 @@ per table, named like the table and selecting that table's history rows valid at
 resolves a name to a common table expression before a table, so every query of the service
 (filters, sorts, joins, subqueries, series, checks) reads the past without being rewritten.
 The WITH clause is rendered once per backend; T is its only parameter.
+
+A version is stored here only: a revision names it by its record and version (a delete's, the
+version it closed) and reads the record from it (`revised`).
 """
 
 import copy
-from collections.abc import Iterator
+import json
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from peewee import (
+    JOIN,
     AutoField,
+    Case,
     CommaNodeList,
     DateTimeField,
     Field,
@@ -31,8 +38,8 @@ from peewee import (
     fn,
 )
 
-from models.db import BaseModel, among, database, preamble
-from models.tables import Revision
+from models.db import BaseModel, among, database, is_sqlite, preamble
+from models.tables import Record, Revision, as_text
 
 
 def _column(field: Field) -> Field:
@@ -89,11 +96,13 @@ def track(table: type[Model], key: str) -> None:
     KEYS[table] = key
     HISTORY[table] = _history_table(table, key)
     _with_clause.cache_clear()
+    _keep_sql.cache_clear()
 
 
 def untrack(table: type[Model]) -> None:
     del KEYS[table], HISTORY[table]
     _with_clause.cache_clear()
+    _keep_sql.cache_clear()
 
 
 def tables() -> tuple[type[Model], ...]:
@@ -104,18 +113,35 @@ def tables() -> tuple[type[Model], ...]:
 def keep(model: type[Model], keys: list[Any], at: datetime, change: str) -> None:
     """Record a change (create, update or delete) of records at `at`: close their open
     versions, which a new record has none of, and copy their new ones, unless deleted."""
+    backend: type = type(database.obj)
     for table in (model, *(part for part in HISTORY if KEYS[part] in _owners(part, model))):
-        history = HISTORY[table]
-        column = getattr(history, KEYS[table])
+        closing, copying = _keep_sql(table, backend)
+        # Both statements take the instant, then the keys (as `among` passes them).
+        params = [_INSTANT.db_value(at), json.dumps(keys) if is_sqlite() else keys]
         if change != "create":
-            closing = history.update(valid_to=at).where(
-                among(column, keys), history.valid_to.is_null()
-            )
-            closing.execute()
+            database.execute_sql(closing, params)
         if change != "delete":
-            current = table.select(*table._meta.sorted_fields, history.valid_from.to_value(at))
-            current = current.where(among(getattr(table, KEYS[table]), keys))
-            history.insert_from(current, _history_fields(table) + [history.valid_from]).execute()
+            database.execute_sql(copying, params)
+
+
+_INSTANT = DateTimeField()
+
+
+@cache
+def _keep_sql(table: type[Model], backend: type) -> tuple[str, str]:
+    """The SQL that closes the open versions of some of `table`'s records, and the SQL that
+    copies their current ones, for `backend`. Every change runs them; building them anew
+    with peewee each time cost more than running them."""
+    history, stand_in = HISTORY[table], [0]
+    closing = history.update(valid_to=datetime(1, 1, 1)).where(
+        among(getattr(history, KEYS[table]), stand_in), history.valid_to.is_null()
+    )
+    current = table.select(
+        *table._meta.sorted_fields, history.valid_from.to_value(datetime(1, 1, 1))
+    )
+    current = current.where(among(getattr(table, KEYS[table]), stand_in))
+    copying = history.insert_from(current, _history_fields(table) + [history.valid_from])
+    return closing.sql()[0], copying.sql()[0]
 
 
 def backfill() -> None:
@@ -153,6 +179,99 @@ def _identity(table: type[Model]) -> list[str]:
 
 def _history_fields(table: type[Model]) -> list[Any]:
     return [getattr(HISTORY[table], field.name) for field in table._meta.sorted_fields]
+
+
+def _resources() -> dict[str, Any]:
+    """Each resource's table by name, as a revision names it (parts have no revisions)."""
+    return {table._meta.table_name: table for table in HISTORY if issubclass(table, Record)}
+
+
+def revised(model: type[Model], query: Any) -> Any:
+    """`query` on revisions of `model`'s records, each read with the version it made (for a
+    delete, the one it closed): `record_of` gives it."""
+    history = HISTORY[model]
+    on = _version_of_revision(model)
+    return query.select_extend(*_history_fields(model)).join(
+        history, JOIN.LEFT_OUTER, on=on, attr="stored"
+    )
+
+
+def with_records(revisions: list[Revision]) -> list[Revision]:
+    """`revisions` (of any resources, in any order) read again as `revised` reads them: one
+    query per resource among them."""
+    by_id: dict[int, Revision] = {}
+    for resource in dict.fromkeys(revision.resource for revision in revisions):
+        ids = [revision.id for revision in revisions if revision.resource == resource]
+        query = revised(_resources()[resource], Revision.select().where(among(Revision.id, ids)))
+        by_id.update((found.id, found) for found in query)
+    return [by_id[revision.id] for revision in revisions]
+
+
+def record_of(revision: Revision) -> dict[str, Any] | None:
+    """The record as a revision read by `revised` left it (for a delete, as it was), by
+    field name, as JSON holds it: decimals, dates and times as text."""
+    stored = getattr(revision, "stored", None)
+    if stored is None or stored.version is None:
+        return None
+    names = _resources()[revision.resource]._meta.sorted_field_names
+    return {
+        name: as_text(value) if isinstance(value, Decimal | date) else value
+        for name, value in ((name, stored.__data__.get(name)) for name in names)
+    }
+
+
+def _version_of_revision(model: type[Model]) -> Any:
+    """The join of a revision to its version: a create or update made the version it names;
+    a delete is a version of its own, after the one it closed."""
+    history = HISTORY[model]
+    key = getattr(history, KEYS[model])
+    named = (
+        Revision.key.cast("INTEGER")
+        if isinstance(model._meta.primary_key, AutoField)
+        else Revision.key
+    )
+    closed = Case(None, [(Revision.change == "delete", 1)], 0)
+    return (
+        (Revision.resource == model._meta.table_name)
+        & (key == named)
+        & (history.version == Revision.version - closed)
+    )
+
+
+def lost_versions() -> list[int]:
+    """The ids of revisions whose version history does not hold, one per missing version (a
+    delete closes the version an update made; either holds it): those of a database whose
+    records changed before history began, or of a dump made then."""
+    lost: dict[tuple[str, str, int], int] = {}
+    for name, model in _resources().items():
+        history = HISTORY[model]
+        closed = Case(None, [(Revision.change == "delete", 1)], 0)
+        query = (
+            Revision.select(Revision.id, Revision.key, Revision.version - closed)
+            .join(history, JOIN.LEFT_OUTER, on=_version_of_revision(model))
+            .where(Revision.resource == name, history.version.is_null())
+            .order_by(Revision.id)
+        )
+        for revision_id, key, version in cast(Iterable[tuple[int, str, int]], query.tuples()):
+            lost.setdefault((name, key, version), revision_id)
+    return sorted(lost.values())
+
+
+def keep_versions(revisions: Iterable[tuple[Any, ...]]) -> None:
+    """Store in history the versions that revisions of an older schema held, each given as
+    (resource, key, version, change, at, record as JSON text).
+
+    Each is valid for no instant (from its revision's `at` to the same): a read as of any
+    instant answers as it did, when history began after them; their revisions read them.
+    """
+    tables_by_name = _resources()
+    for resource, _key, version, change, at, text in revisions:
+        model = tables_by_name[resource]
+        history = HISTORY[model]
+        fields = history._meta.fields
+        record = {name: value for name, value in json.loads(text).items() if name in fields}
+        record["version"] = version - (change == "delete")
+        history.insert(**record, valid_from=at, valid_to=at).execute()
 
 
 # The instant being read, for what is not a table's current state: revisions are history.

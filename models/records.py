@@ -1,6 +1,5 @@
 """Read and write any record: domain rules, natural keys, references and optimistic locking."""
 
-import json
 from collections import Counter
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -12,7 +11,7 @@ from typing import Any, TypeVar, cast
 from peewee import AutoField, Field, ForeignKeyField, IntegrityError, Model, fn
 from playhouse.shortcuts import model_to_dict
 
-from models import history, resources, search
+from models import history, resources, rules, search
 from models.db import (
     among,
     database,
@@ -23,9 +22,8 @@ from models.db import (
     rendered,
 )
 from models.errors import Conflict, DomainError, Invalid, NotFound, PreconditionFailed
-from models.tables import Record, Revision, as_text, utc_now
+from models.tables import Record, Revision, utc_now
 
-JSON = json.JSONEncoder(default=as_text)  # one for all: json.dumps makes one per call
 BATCH = 500  # values per IN list: well within every backend's limit on parameters
 
 # Who makes the changes being recorded: the HTTP layer says "api"; the CLI is the default.
@@ -88,18 +86,20 @@ def create_many(
     }
     twins = find_twins(model, prepared, natural_key) if twins is None else dict(twins)
     errors, accepted = {}, {}
-    for index, record in enumerate(prepared):
-        try:
-            _check_rules(model, record, None, lambda fk, value: value in existing[fk])
-            twin = twins.get(_identity(record, natural_key))
-            if twin is not None:
-                raise _twin_conflict(model, twin)
-        except DomainError as error:
-            errors[index] = error
-            continue
-        accepted[index] = record
-        if natural_key:
-            twins[_identity(record, natural_key)] = "an earlier row"
+    # The rows' indicators cannot change while they are checked: each is read once.
+    with rules.measures_read_once():
+        for index, record in enumerate(prepared):
+            try:
+                _check_rules(model, record, None, lambda fk, value: value in existing[fk])
+                twin = twins.get(_identity(record, natural_key))
+                if twin is not None:
+                    raise _twin_conflict(model, twin)
+            except DomainError as error:
+                errors[index] = error
+                continue
+            accepted[index] = record
+            if natural_key:
+                twins[_identity(record, natural_key)] = "an earlier row"
     if not accepted:
         return {}, errors
     _continue_versions(model, list(accepted.values()))
@@ -208,7 +208,7 @@ def update(model: type[R], key: int | str, data: dict[str, Any], versions: set[i
 
 def delete(model: type[Record], key: int | str, versions: set[int] | None) -> None:
     """Delete a record that nothing refers to, under the same version rule as `update`."""
-    pk = model._meta.primary_key
+    pk = cast(Field, model._meta.primary_key)
     with database.atomic():
         row = _current(model, key, versions)
         users: Counter[type[Record]] = Counter()
@@ -228,7 +228,7 @@ def delete(model: type[Record], key: int | str, versions: set[int] | None) -> No
         query = model.delete().where(pk == key, *_version_test(model, versions))
         if not _write(query.execute):
             raise PreconditionFailed(f"The {_label(model)} changed while this request ran.")
-        _revise(model, [model_to_dict(row, recurse=False)], "delete")
+        _revise(model, [{pk.name: key, "version": row.version}], "delete")
 
 
 def _current(model: type[R], key: int | str, versions: set[int] | None) -> R:
@@ -242,31 +242,34 @@ def _current(model: type[R], key: int | str, versions: set[int] | None) -> R:
 
 
 def revisions(model: type[Record], key: int | str) -> Any:
-    """The revisions of a record, newest first; they outlive the record itself."""
+    """The revisions of a record, newest first, each with its version (`history.record_of`);
+    they outlive the record itself."""
     query = Revision.select().where(
         Revision.resource == model._meta.table_name, Revision.key == str(key)
     )
-    return history.made_by_then(query).order_by(Revision.version.desc())
+    query = history.revised(model, history.made_by_then(query))
+    return query.order_by(Revision.version.desc())
 
 
 def changes(after: int, limit: int) -> list[Revision]:
-    """Up to `limit` revisions of every resource, in commit order, after revision `after`."""
+    """Up to `limit` revisions of every resource, in commit order, after revision `after`,
+    each with its version (`history.record_of`)."""
     query = history.made_by_then(Revision.select().where(Revision.id > after))
-    return list(query.order_by(Revision.id).limit(limit))
+    return history.with_records(list(query.order_by(Revision.id).limit(limit)))
 
 
 def _revise(model: type[Record], records: list[dict[str, Any]], change: str) -> None:
-    """Record a change to `records` (each as stored after it, by field name) in the write's
-    own transaction, after it: both are kept, or neither.
+    """Record a change to `records` (each as stored after it, by field name; only its key
+    and version are read) in the write's own transaction, after it: both are kept, or neither.
 
     The revision and the record's history share one instant, so reading as of a revision's
-    `at` shows the record as that revision left it.
+    `at` shows the record as that revision left it; the revision reads the record from there.
     """
     # Revision ids follow commit order, or a feed reader who has seen id 11 would never see
     # an id 10 that committed later: writers take turns for their whole transaction, on
     # both backends (models/db.py).
     at = datetime.now(UTC).replace(tzinfo=None)
-    pk, names = cast(Field, model._meta.primary_key).name, model._meta.sorted_field_names
+    pk = cast(Field, model._meta.primary_key).name
     step = 1 if change == "delete" else 0  # a deletion is a version of its own
     rows = [
         (
@@ -276,7 +279,6 @@ def _revise(model: type[Record], records: list[dict[str, Any]], change: str) -> 
             change,
             at,
             actor.get(),
-            JSON.encode({name: record.get(name) for name in names}),
         )
         for record in records
     ]
@@ -291,7 +293,6 @@ REVISION_FIELDS: list[Field] = [
     Revision.change,
     Revision.at,
     Revision.by,
-    Revision.record,
 ]
 
 

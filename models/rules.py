@@ -5,6 +5,8 @@ a new record), and returns the fields it breaks, each with why.
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -15,10 +17,31 @@ def no_rules(record: dict[str, Any], key: int | str | None) -> dict[str, str]:
     return {}
 
 
+# Indicators' measures already read while many rows are checked (an import's chunk): a query
+# for each row's indicator cost more than the rest of the import together.
+_measures: ContextVar[dict[str, str | None] | None] = ContextVar("measures", default=None)
+
+
+@contextmanager
+def measures_read_once() -> Iterator[None]:
+    """Within the block, each indicator's measure is read once: for checking many rows,
+    during which no indicator changes."""
+    token = _measures.set({})
+    try:
+        yield
+    finally:
+        _measures.reset(token)
+
+
 def _is_count(indicator_code: str) -> bool:
+    known = _measures.get()
+    if known is not None and indicator_code in known:
+        return known[indicator_code] == "count"
     measure: str | None = (
         Indicator.select(Indicator.measure).where(Indicator.code == indicator_code).scalar()
     )
+    if known is not None:
+        known[indicator_code] = measure
     return measure == "count"
 
 

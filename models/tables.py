@@ -288,7 +288,9 @@ class Target(Cited, Record):
 
 
 class Revision(BaseModel):
-    """One change to one record, kept for good: what the record was after it, when, by whom."""
+    """One change to one record, kept for good: its kind, when, by whom, and its place in
+    commit order (the id). The record after it is its version in the record's history table
+    (for a delete, the version it closed): each version is stored once."""
 
     id = AutoField()
     resource = CharField(32)  # the table's name
@@ -297,7 +299,6 @@ class Revision(BaseModel):
     change = CharField(8)  # create, update or delete
     at = DateTimeField(default=lambda: datetime.now(UTC).replace(tzinfo=None))
     by = CharField(64)
-    record = TextField()  # JSON of the stored fields; for a delete, as they were
 
     class Meta:
         indexes = ((("resource", "key", "version"), True),)
