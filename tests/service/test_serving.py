@@ -104,7 +104,9 @@ def test_a_request_outlasting_the_worker_timeout_is_answered(tmp_path, monkeypat
                 "Content-Type": "text/csv",
             },
         )
-        with urllib.request.urlopen(request, timeout=120) as response:
+        # The client waits as long as a loaded machine may need (over 2 minutes has been seen):
+        # the test is whether the answer comes, not how soon.
+        with urllib.request.urlopen(request, timeout=900) as response:
             assert json.loads(response.read())["created"] == {"statistics": 100_000}
         assert "WORKER TIMEOUT" not in server.log()
 
