@@ -3,6 +3,7 @@
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,6 +16,7 @@ from peewee import (
     SQL,
     DatabaseProxy,
     Field,
+    InterfaceError,
     Model,
     OperationalError,
     PeeweeException,
@@ -24,7 +26,7 @@ from peewee import (
     ValuesList,
 )
 from playhouse.db_url import connect, register_database
-from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
+from playhouse.pool import MaxConnectionsExceeded, PooledDatabase, PooledPostgresqlDatabase
 
 # A WITH clause, as SQL and its parameters, that every read of the current context runs
 # under: how a read as of a past instant puts the history tables in place of the current
@@ -72,6 +74,9 @@ SQLITE_OPTIONS = {
 
 # Any constant: the transaction-level advisory lock PostgreSQL's writers take turns on.
 WRITERS_LOCK = 7_220_331
+# How long a write whose COMMIT lost its connection waits for the server to say whether it
+# took (PostgresqlDatabase.commit); past it, the request answers 503 not knowing.
+COMMIT_OUTCOME_SECONDS = 15
 
 
 class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # playhouse: no stubs
@@ -91,7 +96,45 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # pla
 
     def begin(self, *args: Any, **kwargs: Any) -> None:
         super().begin(*args, **kwargs)
-        self.execute_sql("SELECT pg_advisory_xact_lock(%s)", (WRITERS_LOCK,))
+        turn = "SELECT pg_advisory_xact_lock(%s), pg_current_xact_id()::text"
+        self._state.transaction_id = self.execute_sql(turn, (WRITERS_LOCK,)).fetchone()[1]
+
+    def commit(self) -> None:
+        """COMMIT, and where the connection breaks on it, find out whether it took.
+
+        A server shut down during a COMMIT may write the commit and end the connection
+        before its answer arrives: the driver reports a failure, yet the write is stored,
+        and a client told 503 would send it again. The transaction's id, asked about on a
+        new connection once the server is back, says which it was.
+        """
+        try:
+            super().commit()
+        except (OperationalError, InterfaceError):
+            if self._outcome(self._state.transaction_id) != "committed":
+                raise
+
+    def _outcome(self, transaction_id: str) -> str | None:
+        """'committed' or 'aborted' for a transaction of this server, or None where the
+        server stays out of reach for COMMIT_OUTCOME_SECONDS."""
+        deadline = time.monotonic() + COMMIT_OUTCOME_SECONDS
+        while True:
+            try:
+                # Past the pool: its connections may all have broken with the server.
+                connection = super(PooledDatabase, self)._connect()
+                try:
+                    status = connection.execute(
+                        "SELECT pg_xact_status(%s::xid8)", (transaction_id,)
+                    ).fetchone()[0]
+                finally:
+                    connection.close()
+                if status in ("committed", "aborted"):
+                    return str(status)
+            except psycopg.OperationalError:
+                pass
+            # Still down, or the broken transaction's backend has not yet recorded its end.
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.1)
 
 
 register_database(PostgresqlDatabase, "postgres+pool", "postgresql+pool")

@@ -6,11 +6,13 @@ import threading
 import time
 from pathlib import Path
 
+import peewee
 import psycopg
 import pytest
-from peewee import OperationalError
+from peewee import OperationalError, PeeweeException
 
 from api import importing
+from models import db, records
 from models.db import (
     FULL,
     SQLITE_OPTIONS,
@@ -24,7 +26,7 @@ from models.db import (
     one_of,
 )
 from models.tables import Segment, Source, Statistic
-from tests.conftest import backend_url, seeded_app
+from tests.conftest import BACKENDS, backend_url, seeded_app
 from tests.helpers import statistics_csv
 
 
@@ -186,3 +188,64 @@ def test_a_bulk_write_in_a_longer_transaction_leaves_the_log_bounded_after_it(sq
         with database.atomic():
             Source.update(title="after").where(Source.id == 1).execute()
         assert log.stat().st_size <= limit
+
+
+# -- a COMMIT whose connection breaks (PostgreSQL) -----------------------------------------
+ON_POSTGRESQL = pytest.mark.parametrize("database_url", [BACKENDS[1]], indirect=True)
+LOST = "server closed the connection unexpectedly"
+
+
+def _commit_then_lose_the_answer(self):
+    ORIGINAL_COMMIT(self)
+    raise OperationalError(LOST)
+
+
+def _lose_the_connection_then_commit(self):
+    self.connection().close()
+    ORIGINAL_COMMIT(self)
+
+
+ORIGINAL_COMMIT = peewee.Database.commit
+
+
+def _create_source(url: str):
+    return records.create(Source, {"publisher": "P", "title": "T", "url": url})
+
+
+@ON_POSTGRESQL
+def test_a_commit_that_took_but_lost_its_answer_is_a_success(app, monkeypatch):
+    with app.app_context():
+        monkeypatch.setattr(peewee.Database, "commit", _commit_then_lose_the_answer)
+        created = _create_source("https://example.org/took")
+        monkeypatch.undo()
+        database.close_all()
+        assert Source.get(Source.url == "https://example.org/took").id == created.id
+
+
+@ON_POSTGRESQL
+def test_a_commit_that_never_reached_the_server_fails_and_stores_nothing(app, monkeypatch):
+    with app.app_context():
+        monkeypatch.setattr(peewee.Database, "commit", _lose_the_connection_then_commit)
+        with pytest.raises(PeeweeException) as raised:
+            _create_source("https://example.org/lost")
+        monkeypatch.undo()
+        database.close_all()
+        assert fault(raised.value) == UNAVAILABLE  # a 503, as the service answers it
+        assert not Source.select().where(Source.url == "https://example.org/lost").exists()
+
+
+@ON_POSTGRESQL
+def test_a_commit_whose_server_stays_away_fails_once_the_wait_is_over(app, monkeypatch):
+    with app.app_context():
+        monkeypatch.setattr(peewee.Database, "commit", _commit_then_lose_the_answer)
+        monkeypatch.setattr(db, "COMMIT_OUTCOME_SECONDS", 0.3)
+        database.connection()  # the request's own connection, before the server goes away
+        monkeypatch.setattr(peewee.PostgresqlDatabase, "_connect", _refused, raising=True)
+        started = time.monotonic()
+        with pytest.raises(OperationalError, match=LOST):
+            _create_source("https://example.org/unknown")
+        assert time.monotonic() - started < 5
+
+
+def _refused(self):
+    raise psycopg.OperationalError("connection refused")
