@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: serve test test-fast lint typecheck format openapi clean bench
+.PHONY: serve test test-fast lint typecheck format openapi clean bench bench-smoke
 
 $(BIN)/industry-facts: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,16 @@ openapi: $(BIN)/industry-facts
 clean:
 	rm -rf $(VENV) instance .pytest_cache .hypothesis .mypy_cache
 
-# Builds synthetic 10k- and 1M-statistic databases (cached in .bench/) and needs wrk.
+# Builds synthetic 10k- and 1M-statistic databases (cached in .bench/, copied to PostgreSQL
+# at BENCH_DATABASE_URL's server), needs wrk, and writes bench/RESULTS.md.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run
+
+# Every part of the benchmark at its smallest, one short round, its report in a scratch
+# file: .ci/run runs it so that the benchmark cannot break unseen. It fails when a request
+# fails or a step breaks, never on a figure.
+bench-smoke: $(VENV)/.dev
+	BENCH_SIZES=1000,2000 BENCH_ROUNDS=1 BENCH_SECONDS=1 BENCH_IMPORT_ROWS=10000 \
+	BENCH_POSTGRES_IMPORT_ROWS=2000 BENCH_POSTED_ROWS=1000 BENCH_WRITES=20 BENCH_UPDATES=5 \
+	BENCH_POSTS=20 BENCH_MIXED_REQUESTS=2000 BENCH_INPROCESS_REQUESTS=10 \
+	BENCH_RESULTS=$${BENCH_RESULTS:-$$(mktemp)} $(BIN)/python -m bench.run

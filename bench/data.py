@@ -4,11 +4,13 @@ and annual observations across many indicators, regions, segments and sources.""
 import sqlite3
 from datetime import date
 
+from peewee_migrate.models import MIGRATE_TABLE
+
 from api import create_app
-from models import search
+from models import resources, search
 from models.db import database
 from models.periods import Period
-from models.schema import create_schema
+from models.schema import MIGRATIONS, create_schema, drop_schema, known_tables
 from models.tables import Indicator, Segment, Source, Statistic
 from service.seed import load_seed
 
@@ -239,3 +241,58 @@ def add_history(path: str) -> None:
 def statistic_count(path: str) -> int:
     with sqlite3.connect(path) as connection:
         return connection.execute("SELECT count(*) FROM statistic").fetchone()[0]
+
+
+def to_postgres(path: str, url: str) -> None:
+    """Make the PostgreSQL database at `url` a copy of the SQLite one at `path`: the schema
+    as the service makes it, every known table's rows by COPY, then the search index rebuilt
+    (its tables differ between the backends). Seconds for a million statistics, where the
+    service's own import would take many minutes."""
+    import psycopg
+
+    app = create_app({"DATABASE_URL": url})
+    with app.app_context():
+        drop_schema()
+        create_schema()
+        database.close_all()
+    tables = [model._meta.table_name for model in known_tables()]
+    with sqlite3.connect(path) as source, psycopg.connect(url) as target:
+        listed = ", ".join(f'"{table}"' for table in tables)
+        target.execute(f"TRUNCATE {listed} CASCADE")
+        for table in tables:
+            columns = [row[1] for row in source.execute(f'PRAGMA table_info("{table}")')]
+            names = ", ".join(f'"{c}"' for c in columns)
+            with target.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+                for row in source.execute(f'SELECT {names} FROM "{table}"'):
+                    copy.write_row(row)
+            if "id" in columns:  # new rows go after the copied ones
+                target.execute(
+                    f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), "
+                    f'(SELECT coalesce(max(id), 0) + 1 FROM "{table}"), false)'
+                )
+    with app.app_context():
+        with database.atomic():
+            for resource in resources.searchable():
+                search.refresh(resource.model)
+        database.execute_sql("ANALYZE")
+        database.close_all()
+
+
+def postgres_count(url: str) -> int | None:
+    """The statistics in the PostgreSQL database at `url`, or None where it is missing or
+    has another schema than this code's migrations make."""
+    import psycopg
+
+    try:
+        with psycopg.connect(url) as connection:
+            applied = connection.execute(f'SELECT name FROM "{MIGRATE_TABLE}" ORDER BY id')
+            if [name for (name,) in applied] != migration_names():
+                return None
+            return connection.execute("SELECT count(*) FROM statistic").fetchone()[0]
+    except psycopg.Error:
+        return None
+
+
+def migration_names() -> list[str]:
+    """The migrations this code has, by name, in order."""
+    return sorted(file.stem for file in MIGRATIONS.glob("[0-9][0-9][0-9]_*.py"))

@@ -50,17 +50,17 @@ def together(base: str, key: str, work) -> tuple[Counter, float]:
     return statuses, time.perf_counter() - started
 
 
-def concurrent_writers(base: str, key: str) -> dict:
-    """WRITERS threads each POST WRITES new statistics; then count what was stored."""
+def concurrent_writers(base: str, key: str, writes: int = WRITES) -> dict:
+    """WRITERS threads each POST `writes` new statistics; then count what was stored."""
 
     def write(writer: int, client: Client) -> Counter:
         seen = Counter()
-        for n in range(WRITES):
+        for n in range(writes):
             body = {
                 "indicator": "vehicle_exports",
                 "region": "DE",
                 "segment": "total",
-                "period": f"{1000 + writer * WRITES + n}",
+                "period": f"{1000 + writer * writes + n}",
                 "value": n,
                 "source_id": 1,
                 "quote": f"load {writer}-{n}",
@@ -71,8 +71,8 @@ def concurrent_writers(base: str, key: str) -> dict:
     statuses, elapsed = together(base, key, write)
     periods = _stored_periods(Client(base, key))
     return {
-        "writes": WRITERS * WRITES,
-        "per_second": WRITERS * WRITES / elapsed,
+        "writes": WRITERS * writes,
+        "per_second": WRITERS * writes / elapsed,
         "statuses": dict(statuses),
         "stored": len(periods),
         "distinct": len(set(periods)),

@@ -20,7 +20,7 @@ import sys
 import time
 import urllib.request
 from contextlib import ExitStack, contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +29,7 @@ from peewee import SQL, fn
 from peewee_migrate.models import MIGRATE_TABLE
 
 from api import importing
-from bench import data, load
+from bench import data, inprocess, load
 from models import history, keys, records, search
 from models.db import among, bulk_writing, database, insert_rows, preamble
 from models.queries import after, listing, order_of
@@ -47,7 +47,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "2"))
 ITEM = "GET /statistics/{id}"
 # Where the databases with history stand: every synthetic statistic at its second version.
 AS_OF = "2025-02-15T00:00:00Z"
-HISTORY_SCENARIOS = ("filtered list", "series yoy_pct", ITEM)
+HISTORY_SCENARIOS = ("filtered list of 20", "series yoy_pct", ITEM)
 CONNECTIONS = 8
 SERVER_ENV = {
     "WEB_CONCURRENCY": "2",
@@ -61,13 +61,20 @@ SERVER_ENV = {
 # The PostgreSQL database the write benchmarks may empty and fill.
 BENCH_POSTGRES = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench")
 IMPORT_ROWS = int(os.environ.get("BENCH_IMPORT_ROWS", "1000000"))
+# PostgreSQL imports a tenth as fast as SQLite: a tenth of the rows keeps the run short.
+POSTGRES_IMPORT_ROWS = int(os.environ.get("BENCH_POSTGRES_IMPORT_ROWS", "100000"))
+POSTS_PER_WRITER = int(os.environ.get("BENCH_POSTS", "200"))  # POSTs, with and without history
+MIXED_REQUESTS = int(os.environ.get("BENCH_MIXED_REQUESTS", "100000"))  # for the memory figure
 POSTED_ROWS = int(os.environ.get("BENCH_POSTED_ROWS", "100000"))
 # Which parts to run: reads at two sizes, history, writes under load, and import.
-PARTS = os.environ.get("BENCH_PARTS", "reads,history,writes,import").split(",")
+PARTS = os.environ.get("BENCH_PARTS", "reads,inprocess,history,writes,memory,import").split(",")
+# Where the report is written: a run of every part is what bench/RESULTS.md records.
+RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "RESULTS.md"))
 
 
 def scenarios(size: int) -> dict:
-    """Scenario name -> (URL path, the SQL the app runs for it, for EXPLAIN)."""
+    """Scenario name -> (URL path, the SQL the app runs for it, for EXPLAIN): every hot read
+    path. The paths are the same on both backends, which hold the same rows."""
     filters = {"indicator": ["indicator_00"], "region": ["CN"]}
     listed, _ = listing(Statistic, filters)
     searched, _ = listing(Statistic, {}, q=data.RARE_WORD)
@@ -81,28 +88,34 @@ def scenarios(size: int) -> dict:
     cursor = _encode(deep, order)
     keyset = after(listing(Statistic, {})[0], order, [deep.period_start, deep.id])
     item = size // 2
+    scoped = "indicator=indicator_00&region=CN"
     return {
-        "filtered list": (
-            "/v1/statistics?indicator=indicator_00&region=CN&page_size=20",
+        ITEM: (f"/v1/statistics/{item}", [Statistic.full().where(Statistic.id == item)]),
+        "filtered list of 20": (
+            f"/v1/statistics?{scoped}&page_size=20",
             [listed.paginate(1, 20), _count(listed)],
+        ),
+        "filtered list of 100": (
+            f"/v1/statistics?{scoped}&page_size=100",
+            [listed.paginate(1, 100), _count(listed)],
         ),
         "q= search": (
             f"/v1/statistics?q={data.RARE_WORD}&page_size=20",
             [searched.paginate(1, 20), _count(searched)],
         ),
         "series yoy_pct": (
-            "/v1/series?indicator=indicator_00&region=CN&segment=seg_total"
-            "&frequency=monthly&transform=yoy_pct",
+            f"/v1/series?{scoped}&segment=seg_total&frequency=monthly&transform=yoy_pct",
             [observation_query("indicator_00", "CN", "seg_total", frequency="monthly")],
         ),
         "deep keyset page": (
             f"/v1/statistics?cursor={cursor}&page_size=20",
             [keyset.limit(21)],
         ),
-        ITEM: (
-            f"/v1/statistics/{item}",
-            [Statistic.full().where(Statistic.id == item)],
-        ),
+        "/v1/facts": ("/v1/facts", []),
+        "landing page": ("/", []),
+        "reconciliation check": (f"/v1/checks/reconciliation?{scoped}", []),
+        "conflicts check": (f"/v1/checks/conflicts?{scoped}", []),
+        "target progress": ("/v1/targets/2/progress", []),
     }
 
 
@@ -124,8 +137,8 @@ def plan(query) -> list[str]:
     return [row[-1] for row in database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
 
 
-def wrk(url: str) -> dict:
-    script, env = "latency.lua", {}
+def wrk(url: str, script: str = "latency.lua", env: dict | None = None) -> dict:
+    env = env or {}
     if isinstance(url, tuple):  # (base URL, the last id to PATCH, a write key): a write
         url, last, key = url
         script, env = "write.lua", {"BENCH_LAST_ID": str(last), "BENCH_KEY": key}
@@ -142,6 +155,12 @@ def wrk(url: str) -> dict:
     return result
 
 
+class Server(str):
+    """A served app's base URL, which also knows its gunicorn master's process id."""
+
+    pid: int
+
+
 @contextmanager
 def gunicorn(app: str, env: dict):
     with socket.socket() as probe:
@@ -152,18 +171,28 @@ def gunicorn(app: str, env: dict):
         env=os.environ | SERVER_ENV | env | {"PORT": str(port)},
         cwd=ROOT,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = Server(f"http://127.0.0.1:{port}")
+    base.pid = process.pid
     try:
-        for _ in range(200):
+        deadline = time.monotonic() + 60
+        while True:
             try:
-                urllib.request.urlopen(f"{base}/v1/statistics/1", timeout=1)
+                urllib.request.urlopen(f"{base}/healthz", timeout=1)
                 break
             except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn {app} did not start ({env})") from None
                 time.sleep(0.1)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def bare_flask():
+    """The baseline, under the service's own gunicorn settings. Those check the service's
+    database before they start anything, so it is given one, which it never opens."""
+    return gunicorn("bench.bare_app:app", {"DATABASE_URL": f"sqlite:///{database_for(SIZES[0])}"})
 
 
 def database_for(size: int, with_history: bool = False) -> Path:
@@ -231,33 +260,109 @@ def main() -> int:
         with create_app_for(database_for(size)):
             chosen[size] = scenarios(size)
             plans[size] = {name: [plan(q) for q in qs] for name, (_, qs) in chosen[size].items()}
+    sections = [header()]
     if "reads" in PARTS:
-        print(reads_report(chosen, plans))
+        sections.append(reads_report(chosen, plans))
+    if "inprocess" in PARTS:
+        print("measuring in process ...", file=sys.stderr, flush=True)
+        paths = {name: path for name, (path, _) in chosen[SIZES[0]].items()}
+        sections.append(inprocess.report(f"sqlite:///{database_for(SIZES[0])}", paths))
     if "history" in PARTS:
-        print()
-        print(history_report(*measure_history(chosen[SIZES[-1]])))
+        sections.append(history_report(*measure_history(chosen[SIZES[-1]])))
     if "writes" in PARTS:
-        print()
-        print(writes_report(measure_writes()))
+        sections.append(writes_report(measure_writes()))
+    if "memory" in PARTS:
+        sections.append(memory_report(measure_memory(chosen[SIZES[0]])))
     if "import" in PARTS:
-        print()
-        print(import_report(measure_import()))
-    return 0
+        sections.append(import_report(measure_import()))
+    written = "\n\n".join(sections) + "\n"
+    RESULTS.write_text(written)
+    print(written)
+    print(f"written to {RESULTS}", file=sys.stderr)
+    # A benchmark whose requests fail measures nothing: it is broken, whatever its timings.
+    return 1 if "FAILED" in written else 0
+
+
+def header() -> str:
+    """Where and when these figures were measured, and with which settings."""
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return "\n".join(
+        [
+            "# Benchmark results",
+            "",
+            "Written by `make bench` (bench/run.py); edit the benchmark, not this file.",
+            "",
+            f"- When: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            f"- Commit: {commit or 'unknown (not a git checkout)'}",
+            f"- Machine: {platform.node()}, {platform.machine()}, {os.cpu_count()} cores, "
+            f"{memory:.0f} GiB, load {os.getloadavg()[0]:.1f} at the start; "
+            f"{platform.system()} {platform.release()}",
+            f"- Software: Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+            f"PostgreSQL {_postgres_version()}, {_wrk_version()}",
+            f"- Settings: sizes {', '.join(f'{n:,}' for n in SIZES)}; parts {', '.join(PARTS)}; "
+            f"{ROUNDS} rounds of {SECONDS} s; import of {IMPORT_ROWS:,} rows",
+            "",
+            "Absolute figures drift with the machine and its neighbours; each ratio compares "
+            "things measured in the same minutes, interleaved, which is what it is for.",
+        ]
+    )
+
+
+def _postgres_version() -> str:
+    import psycopg
+
+    try:
+        with psycopg.connect(BENCH_POSTGRES.rsplit("/", 1)[0] + "/postgres") as connection:
+            return connection.execute("SHOW server_version").fetchone()[0]
+    except psycopg.Error:
+        return "unreachable"
+
+
+def _wrk_version() -> str:
+    shown = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    return (shown.stdout + shown.stderr).split(" [")[0].strip() or "wrk"
 
 
 def reads_report(chosen: dict, plans: dict) -> str:
-    """Each read scenario at every size, and the item read against a bare Flask app."""
+    """Each read at every size on both backends, interleaved with a bare Flask app."""
     results = {}
     with ExitStack() as servers:
-        bases = {size: servers.enter_context(served(database_for(size))) for size in SIZES}
-        bare = servers.enter_context(gunicorn("bench.bare_app:app", {}))
+        bases = {
+            (backend, size): servers.enter_context(
+                gunicorn("api:create_app()", {"DATABASE_URL": url})
+            )
+            for size in SIZES
+            for backend, url in databases(size).items()
+        }
+        bare = servers.enter_context(bare_flask())
         for name in chosen[SIZES[0]]:
-            urls = {size: bases[size] + chosen[size][name][0] for size in SIZES}
-            if name == ITEM:
-                urls["bare"] = bare + "/v1/statistics/1"
+            urls = {place: base + chosen[place[1]][name][0] for place, base in bases.items()}
             print(f"measuring {name} ...", file=sys.stderr, flush=True)
-            results[name] = measure(urls)
+            results[name] = measure(urls | {"bare": bare + "/v1/statistics/1"})
     return report(results, plans)
+
+
+def databases(size: int) -> dict[str, str]:
+    """Backend -> the URL of its synthetic database of `size` statistics."""
+    return {"SQLite": f"sqlite:///{database_for(size)}", "PostgreSQL": postgres_for(size)}
+
+
+def postgres_for(size: int) -> str:
+    """A PostgreSQL copy of the SQLite database of `size` statistics, made once and kept."""
+    url = f"{BENCH_POSTGRES.rsplit('/', 1)[0]}/bench_{size}"
+    _create_postgres_database(url)
+    if data.postgres_count(url) != size + data.SEED_STATISTICS:
+        started = time.perf_counter()
+        print(f"copying {size:,} statistics to PostgreSQL ...", file=sys.stderr, flush=True)
+        data.to_postgres(str(database_for(size)), url)
+        print(f"  copied in {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return url
 
 
 def fresh_database(url: str) -> str:
@@ -284,7 +389,8 @@ def _create_postgres_database(url: str) -> None:
 
 
 def measure_writes() -> dict:
-    """Concurrent writers and contended updates, on SQLite and on PostgreSQL, 4 workers."""
+    """Concurrent writers and contended updates, on SQLite and on PostgreSQL, 4 workers; then
+    POSTs by 8 writers with history against the same service without it, alternated."""
     results = {}
     for backend, url in (
         ("SQLite", f"sqlite:///{DATA}/load.sqlite3"),
@@ -298,7 +404,76 @@ def measure_writes() -> dict:
                 load.concurrent_writers(base, key),
                 load.contended_updates(base, key),
             )
+    print("measuring POSTs with and without history ...", file=sys.stderr, flush=True)
+    posts: dict[str, list[float]] = {"without": [], "with": []}
+    for _ in range(ROUNDS):
+        for kind, app in (("without", "bench.without_history:app"), ("with", "api:create_app()")):
+            url = f"sqlite:///{DATA}/posts.sqlite3"
+            key = fresh_database(url)
+            with gunicorn(app, {"DATABASE_URL": url}) as base:
+                written = load.concurrent_writers(base, key, POSTS_PER_WRITER)
+            posts[kind].append(written["per_second"])
+    results["posts"] = {kind: statistics.median(runs) for kind, runs in posts.items()}
     return results
+
+
+def measure_memory(chosen: dict) -> list[tuple[int, list[float], list[float]]]:
+    """The workers' memory while MIXED_REQUESTS reads of every hot path go through one
+    server: (requests so far, each worker's RSS in MB, each worker's peak RSS in MB) after
+    each stretch of load."""
+    paths = " ".join(path for path, _ in chosen.values())
+    print(f"measuring memory over {MIXED_REQUESTS:,} requests ...", file=sys.stderr, flush=True)
+    points, done = [], 0
+    with gunicorn(
+        "api:create_app()", {"DATABASE_URL": f"sqlite:///{database_for(SIZES[0])}"}
+    ) as base:
+        while done < MIXED_REQUESTS:
+            done += wrk(base, "mixed.lua", {"BENCH_PATHS": paths})["requests"]
+            workers = _children(base.pid)
+            points.append(
+                (
+                    done,
+                    [_memory(w, "VmRSS") for w in workers],
+                    [_memory(w, "VmHWM") for w in workers],
+                )
+            )
+    return points
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listed:
+        return [int(child) for child in listed.read().split()]
+
+
+def _memory(pid: int, field: str) -> float:
+    """A field of /proc/<pid>/status, such as VmRSS (resident now) or VmHWM (its peak), in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_report(points: list[tuple[int, list[float], list[float]]]) -> str:
+    first, last = points[0], points[-1]
+    peak = max(max(peaks) for _, _, peaks in points)
+    lines = [
+        "## Memory",
+        "",
+        f"One server (2 workers x 4 threads, SQLite at {SIZES[0]:,} statistics) "
+        f"answering {last[0]:,} reads, every hot path in turn, {CONNECTIONS} connections.",
+        "",
+        "| requests so far | each worker's RSS, MB |",
+        "|---:|---|",
+    ]
+    lines += [f"| {done:,} | {', '.join(f'{mb:.0f}' for mb in rss)} |" for done, rss, _ in points]
+    growth = max(b - a for a, b in zip(first[1], last[1], strict=False))
+    lines += [
+        "",
+        f"Peak RSS of a worker: {peak:.0f} MB (goal < 150); the most a worker grew from the "
+        f"first {first[0]:,} requests to the last: {growth:+.0f} MB.",
+    ]
+    return "\n".join(lines)
 
 
 def measure_import() -> dict:
@@ -369,10 +544,12 @@ def measure_import() -> dict:
         response = client.connection.getresponse()
         response.read()
         post = {"status": response.status, "seconds": time.perf_counter() - started}
+    postgres = measure_postgres_import(rows[:POSTGRES_IMPORT_ROWS])
     for path in (csv_path, raw, floor, imported, posted):
         for stale in DATA.glob(f"{path.name}*"):
             stale.unlink()
     return {
+        "postgres": postgres,
         "rows": len(rows),
         "executemany": executemany,
         "floor": sql_only,
@@ -380,6 +557,41 @@ def measure_import() -> dict:
         "peak_mb": int(measured.stdout.strip()) / 1024,
         "post": post,
     }
+
+
+def measure_postgres_import(rows: list[tuple]) -> dict:
+    """`industry-facts import` of `rows` on PostgreSQL against psycopg's executemany of the
+    same rows into the statistic table, each into a fresh database."""
+    import psycopg
+
+    csv_path = DATA / "import-postgres.csv"
+    with open(csv_path, "w") as file:
+        file.write("indicator,region,segment,period,value,source_id\n")
+        file.writelines(",".join(row) + "\n" for row in rows)
+    fresh_database(BENCH_POSTGRES)
+    values = [(i, r, s, f"{m}-01", f"{m}-28", v, src) for i, r, s, m, v, src in rows]
+    with psycopg.connect(BENCH_POSTGRES) as connection:
+        started = time.perf_counter()
+        connection.cursor().executemany(
+            "INSERT INTO statistic (indicator_id, region, segment_id, period_start, period_end, "
+            "frequency, value, source_id, version, created_at, updated_at) "
+            "VALUES (%s, %s, %s, %s, %s, 'monthly', %s, %s, 1, now(), now())",
+            values,
+        )
+        connection.commit()
+        executemany = time.perf_counter() - started
+    fresh_database(BENCH_POSTGRES)
+    print(f"measuring an import of {len(rows):,} rows on PostgreSQL ...", file=sys.stderr)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "industry-facts"), "import", str(csv_path)],
+        env=os.environ | {"DATABASE_URL": BENCH_POSTGRES},
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
+    seconds = time.perf_counter() - started
+    csv_path.unlink()
+    return {"rows": len(rows), "executemany": executemany, "import": seconds}
 
 
 def import_floor(rows: list[tuple]) -> float:
@@ -460,37 +672,55 @@ def create_app_for_url(url: str):
 def report(results: dict, plans: dict) -> str:
     small, large = SIZES[0], SIZES[-1]
     lines = [
-        f"Machine: {platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()},"
-        f" SQLite {sqlite3.sqlite_version}; gunicorn 2 workers x 4 threads; wrk {CONNECTIONS} "
-        f"connections; medians of {ROUNDS} interleaved {SECONDS}-second runs.",
+        "## Reads",
         "",
-        f"| scenario | p50 ms {small:,} | p95 ms {small:,} | req/s {small:,} "
-        f"| p50 ms {large:,} | p95 ms {large:,} | req/s {large:,} | p50 ratio | req/s ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"gunicorn 2 workers x 4 threads per server; wrk {CONNECTIONS} connections; "
+        f"medians of {ROUNDS} interleaved {SECONDS}-second runs of each read on both backends "
+        f"at {small:,} and {large:,} statistics and of a bare Flask app returning a small JSON "
+        "object under the same settings.",
+        "",
+        f"| read | ÷ bare, SQLite | ÷ bare, PostgreSQL | p50 {large:,} ÷ {small:,}, SQLite "
+        f"| p50 {large:,} ÷ {small:,}, PostgreSQL | PostgreSQL ÷ SQLite |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
-    for name, by_target in results.items():
-        a, b = by_target[small], by_target[large]
+    for name, by_place in results.items():
+        rps = {place: figures["rps"] for place, figures in by_place.items()}
+        lite, pg = (by_place[(backend, large)] for backend in ("SQLite", "PostgreSQL"))
+        growth = [
+            by_place[(backend, large)]["p50_ms"] / by_place[(backend, small)]["p50_ms"]
+            for backend in ("SQLite", "PostgreSQL")
+        ]
         lines.append(
-            f"| {_label(name, a, b)} | {a['p50_ms']:.2f} | {a['p95_ms']:.2f} | {a['rps']:.0f} "
-            f"| {b['p50_ms']:.2f} | {b['p95_ms']:.2f} | {b['rps']:.0f} "
-            f"| {b['p50_ms'] / a['p50_ms']:.2f} | {a['rps'] / b['rps']:.2f} |"
+            f"| {_label(name, *by_place.values())} | {lite['rps'] / rps['bare']:.2f} "
+            f"| {pg['rps'] / rps['bare']:.2f} | {growth[0]:.2f} | {growth[1]:.2f} "
+            f"| {pg['rps'] / lite['rps']:.2f} |"
         )
-    item, bare = results[ITEM][large], results[ITEM]["bare"]
     lines += [
         "",
-        f"p50 ratio = p50 at {large:,} / p50 at {small:,} (goal <= 2); "
-        f"req/s ratio = req/s at {small:,} / req/s at {large:,}.",
+        f"÷ bare = requests per second at {large:,} statistics ÷ the bare app's in the same "
+        "rounds (goals: item >= 0.5, list of 20 >= 0.35, series >= 0.3, facts and landing "
+        f"page >= 0.25); p50 {large:,} ÷ {small:,} (goal <= 1.5); PostgreSQL ÷ SQLite = "
+        f"requests per second at {large:,} (goal >= 0.7).",
         "",
-        f"GET /v1/statistics/{{id}} at {large:,}: {item['rps']:.0f} req/s; bare Flask returning "
-        f"a small JSON object, same gunicorn settings: {bare['rps']:.0f} req/s; "
-        f"ratio {item['rps'] / bare['rps']:.2f} (goal >= 0.5).",
+        "| read | backend | statistics | p50 ms | p95 ms | req/s |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name, by_place in results.items():
+        for place, figures in by_place.items():
+            where = "bare Flask | " if place == "bare" else f"{place[0]} | {place[1]:,}"
+            lines.append(
+                f"| {name} | {where} | {figures['p50_ms']:.2f} | {figures['p95_ms']:.2f} "
+                f"| {figures['rps']:.0f} |"
+            )
+    lines += [
         "",
-        f"Query plans at {large:,} statistics (EXPLAIN QUERY PLAN; a list runs its page, then "
-        "its count):",
+        f"Query plans on SQLite at {large:,} statistics (EXPLAIN QUERY PLAN; a list runs its "
+        "page, then its count):",
         "",
     ]
     for name, queries in plans[large].items():
-        lines.append(f"- {name}:")
+        if queries:
+            lines.append(f"- {name}:")
         for steps in queries:
             lines += [f"    - {step}" for step in steps]
     return "\n".join(lines)
@@ -500,6 +730,8 @@ def history_report(reads: dict, past: dict, writes: dict) -> str:
     large, small = SIZES[-1], SIZES[0]
     plans = writes.pop("plans")
     lines = [
+        "## History",
+        "",
         f"History at {large:,} statistics: the same data without history, and with "
         f"{data.REVISIONS} versions and revisions of every statistic.",
         "",
@@ -537,7 +769,10 @@ def history_report(reads: dict, past: dict, writes: dict) -> str:
 
 
 def writes_report(writes: dict) -> str:
+    posts = writes.pop("posts")
     lines = [
+        "## Writes",
+        "",
         f"Writes under load: gunicorn with 4 workers x 4 threads; {load.WRITERS} writers each "
         f"POSTing {load.WRITES} new statistics over keep-alive connections; then "
         f"{load.WRITERS} clients each reading statistic 1 and PATCHing it with its ETag, "
@@ -552,13 +787,23 @@ def writes_report(writes: dict) -> str:
             f"| {written['stored']} | {written['distinct']} | {updated['statuses']} "
             f"| {updated['no_update_lost']} (version {updated['version']}) |"
         )
+    lines += [
+        "",
+        f"POST /v1/statistics by {load.WRITERS} writers, {POSTS_PER_WRITER} each, on SQLite "
+        f"(2 workers x 4 threads), medians of {ROUNDS} alternated runs on fresh databases: "
+        f"{posts['with']:.0f} writes/s with history, {posts['without']:.0f} without "
+        f"(bench/without_history.py); ratio {posts['with'] / posts['without']:.2f} (goal >= 0.6).",
+    ]
     return "\n".join(lines)
 
 
 def import_report(imported: dict) -> str:
     ratio = imported["executemany"] / imported["import"]
     floor = imported["executemany"] / imported["floor"]
+    pg = imported["postgres"]
     lines = [
+        "## Import",
+        "",
         f"Import of {imported['rows']:,} CSV rows with `industry-facts import` on SQLite: "
         f"{imported['import']:.1f} s ({imported['rows'] / imported['import']:.0f} rows/s), "
         f"peak memory {imported['peak_mb']:.0f} MB; sqlite3 executemany of the same rows: "
@@ -571,6 +816,11 @@ def import_report(imported: dict) -> str:
         f"POST /v1/import of {POSTED_ROWS:,} CSV rows in one request (gunicorn, SQLite): "
         f"{imported['post']['status']} in {imported['post']['seconds']:.1f} s "
         f"({POSTED_ROWS / imported['post']['seconds']:.0f} rows/s).",
+        "",
+        f"Import of {pg['rows']:,} CSV rows with `industry-facts import` on PostgreSQL: "
+        f"{pg['import']:.1f} s ({pg['rows'] / pg['import']:.0f} rows/s); psycopg executemany "
+        f"of the same rows into the statistic table: {pg['executemany']:.2f} s; ratio "
+        f"{pg['executemany'] / pg['import']:.3f} (goal >= 0.25).",
     ]
     return "\n".join(lines)
 
