@@ -103,7 +103,9 @@ def _request_key() -> tuple[Any, ...]:
     # for, and the ETags If-None-Match holds (a 304 is kept as a 200 is).
     headers = request.headers
     return (
-        request.root_url,
+        request.scheme,
+        request.host,
+        request.script_root,
         request.path,
         request.query_string,
         headers.get("Accept"),
