@@ -6,7 +6,17 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
 from flask import Flask
 
-from api import as_of, auth, connections, errors, idempotency, limits, observability, requests
+from api import (
+    as_of,
+    auth,
+    caching,
+    connections,
+    errors,
+    idempotency,
+    limits,
+    observability,
+    requests,
+)
 from api.endpoints import changes, checks, docs, facts, health, imports, landing, series
 from api.errors import Api
 from api.fields import CODE_PATTERN, ID_PARAMETER, CodeConverter, IdConverter
@@ -31,8 +41,18 @@ def create_app(config: dict | None = None) -> Flask:
     # their quota, which counts callers before refusing those auth found wanting, or bad keys
     # could be tried without end (limits); whether its body is one we take (requests); only
     # then a claim on its Idempotency-Key; the instant it reads as of; and at its end, its
-    # database connection given back first (connections).
-    for concern in (observability, auth, limits, requests, idempotency, as_of, connections):
+    # database connection given back first (connections). The answers kept for repeated reads
+    # (caching) add no hook: a cached view looks them up once every hook has judged its request.
+    for concern in (
+        observability,
+        auth,
+        limits,
+        requests,
+        idempotency,
+        as_of,
+        connections,
+        caching,
+    ):
         concern.init_app(app)
     _register_endpoints(app)
     errors.init_app(app)

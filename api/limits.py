@@ -15,6 +15,7 @@ from flask import Flask, current_app, g, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.errors import StorageError
+from limits.storage import MemoryStorage
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -38,6 +39,38 @@ def _policy() -> str:
 
 def _limit() -> str:
     return current_app.config[f"RATE_LIMIT_{_policy().upper()}"]
+
+
+# Seconds between two sweeps of the counts in memory (SweptMemoryStorage).
+SWEEP_SECONDS = 1.0
+
+
+class SweptMemoryStorage(MemoryStorage):
+    """limits' store in memory (memory://), sweeping out expired counts at most once a second,
+    as it counts.
+
+    limits' own starts a thread to sweep 10 ms after a count when none is running: under
+    steady traffic a thread every 10 ms, which cost a read more than the rest of its work
+    when the read is cached (api/caching.py). A count expires on time whatever the sweep
+    (reading it drops it once expired); the sweep frees the memory of callers gone quiet.
+    """
+
+    STORAGE_SCHEME = ["memory"]  # limits makes memory:// stores of the last class to claim it
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._swept = time.monotonic()
+        self._sweeping = threading.Lock()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:  # in place of limits' own, by its name
+        now = time.monotonic()
+        if now - self._swept < SWEEP_SECONDS or not self._sweeping.acquire(blocking=False):
+            return
+        try:
+            self._swept = now
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # limits' sweep
+        finally:
+            self._sweeping.release()
 
 
 # One limiter for the process: gunicorn runs one app per worker.

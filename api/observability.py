@@ -83,6 +83,8 @@ def _finish(response):
     method = request.method if request.method in METHODS else OTHER_METHOD
     measured.requests.labels(method, route, str(status)).inc()
     measured.latency.labels(method, route).observe(seconds)
+    if not access_log.isEnabledFor(logging.INFO):
+        return response  # as access_log.info would, before its fields are gathered
     key = g.get("api_key")
     key_id = f"{keys.PREFIX}_{key.identifier}" if key is not None else None
     path = request.full_path if request.query_string else request.path

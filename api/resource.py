@@ -17,6 +17,7 @@ from peewee import Field
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from api import auth, formats, idempotency
+from api.caching import cached
 from api.errors import response_name
 from api.fields import UTCDateTime, acceptable_text
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
@@ -239,6 +240,7 @@ def crud_blueprint(
         return annotate([row])[0]
 
     class Collection(MethodView):
+        @cached
         @blp.arguments(query_schema, location="query", unknown=RAISE)
         @blp.response(200, schema(many=True), headers=LIST_HEADERS)
         @blp.alt_response(406, response="NOT_ACCEPTABLE")
@@ -266,6 +268,7 @@ def crud_blueprint(
             return represent(row, representation, 201, {"Location": location})
 
     class Item(MethodView):
+        @cached
         @blp.arguments(AsOfQuery, location="query", unknown=RAISE)
         @blp.response(200, schema, headers=ETAG_HEADER)
         @blp.alt_response(304, description="Not Modified: your copy is current.")

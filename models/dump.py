@@ -6,7 +6,7 @@ from typing import Any, cast
 
 from peewee import AutoField, Field, Model, fn
 
-from models import history, resources, search
+from models import history, resources, search, stamp
 from models.db import database, is_sqlite
 from models.errors import Conflict
 from models.schema import known_tables
@@ -63,6 +63,7 @@ def import_rows(lines: Iterable[str]) -> dict[str, int]:
         history.backfill()  # a dump from before history kept none
         for resource in resources.searchable():
             search.refresh(resource.model)
+        stamp.restamp()
     return counts
 
 

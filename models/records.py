@@ -11,7 +11,7 @@ from typing import Any, TypeVar, cast
 from peewee import AutoField, Field, ForeignKeyField, IntegrityError, Model, fn
 from playhouse.shortcuts import model_to_dict
 
-from models import history, resources, rules, search
+from models import history, resources, rules, search, stamp
 from models.db import (
     among,
     database,
@@ -284,6 +284,7 @@ def _revise(model: type[Record], records: list[dict[str, Any]], change: str) -> 
     ]
     insert_rows(Revision, REVISION_FIELDS, rows)
     history.keep(model, [record[pk] for record in records], at, change)
+    stamp.restamp()  # every change to a record passes here: the cached reads of it end
 
 
 REVISION_FIELDS: list[Field] = [

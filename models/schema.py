@@ -8,9 +8,9 @@ from peewee import Model
 from peewee_migrate import Router
 from peewee_migrate.models import MIGRATE_TABLE
 
-from models import history, resources, search
+from models import history, resources, search, stamp
 from models.db import database, is_sqlite
-from models.tables import OPERATIONAL, Revision, Source
+from models.tables import OPERATIONAL, DataStamp, Revision, Source
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # A database made before migrations began (by `init-db` of release 0.1) is at this one.
@@ -32,7 +32,11 @@ def upgrade(target: str | None = None) -> list[str]:
             # start from the current rows), and it is taken to be at 0.1's schema.
             _create_tables()
             router.run(ADOPTED, fake=True)
-        return router.run(target)
+        applied = router.run(target)
+        # A migration may change what reads answer; the table is made by one of them.
+        if applied and database.table_exists(DataStamp._meta.table_name):
+            stamp.restamp()
+        return applied
 
 
 def status() -> list[tuple[str, bool]]:

@@ -9,6 +9,7 @@ from typing import Any
 from peewee import (
     SQL,
     AutoField,
+    BigIntegerField,
     BooleanField,
     Case,
     CharField,
@@ -333,5 +334,12 @@ class IdempotentRequest(BaseModel):
         indexes = ((("owner", "key"), True),)
 
 
+class DataStamp(BaseModel):
+    """One row, whose value every write replaces in its own transaction (models/stamp.py)."""
+
+    id = IntegerField(primary_key=True)
+    value = BigIntegerField()
+
+
 # What runs the service rather than what it knows: not exported, not versioned.
-OPERATIONAL = (ApiKey, IdempotentRequest)
+OPERATIONAL = (ApiKey, IdempotentRequest, DataStamp)

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
 from api import formats
+from api.caching import cached
 from api.fields import Code, Region
 from api.pagination import LIST_HEADERS, paginate, take_paging
 from api.resource import BLUEPRINTS, Blueprint
@@ -58,6 +59,7 @@ FACT = FactSchema()  # built once; see api.resource
 
 @blp.route("")
 class Facts(MethodView):
+    @cached
     @blp.arguments(FactsQuery, location="query", unknown=RAISE)
     @blp.response(200, FactSchema(many=True), headers=LIST_HEADERS)
     @blp.alt_response(406, response="NOT_ACCEPTABLE")

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from flask import Blueprint, render_template
 
+from api.caching import cached
 from models.overview import overview
 
 # A plain Flask blueprint: the page is for people, not part of the JSON API or its spec.
@@ -23,6 +24,7 @@ HEADERS = {
 
 
 @blp.get("/")
+@cached
 def landing() -> tuple[str, dict]:
     """Show what the service holds, the latest facts, progress on targets, and the docs."""
     return render_template(

@@ -5,6 +5,7 @@ from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
 from api import formats
+from api.caching import cached
 from api.charts import series_svg
 from api.fields import Code, Number, PeriodField, QueryId, QueryInteger, Region
 from api.resource import Blueprint
@@ -138,6 +139,7 @@ POINT = PointSchema()  # built once; see api.resource
 
 @blp.route("")
 class Series(MethodView):
+    @cached
     @blp.arguments(SeriesQuery, location="query", unknown=RAISE)
     @blp.response(200, SeriesSchema)
     @blp.alt_response(406, response="NOT_ACCEPTABLE")

@@ -3,13 +3,14 @@
 import json
 import os
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from api import create_app
-from api.limits import limiter, outage
+from api import create_app, limits
+from api.limits import SweptMemoryStorage, limiter, outage
 from api.observability import configure_logging
 from models import keys
 from tests.conftest import make_key
@@ -232,3 +233,20 @@ def test_forwarded_addresses_are_ignored_without_a_trusted_proxy(limited):
     client = limited.test_client()
     forged = ({"X-Forwarded-For": f"203.0.113.{n}"} for n in range(4))
     assert [client.get("/v1/sources", headers=h).status_code for h in forged][-1] == 429
+
+
+def test_counts_in_memory_expire_on_time_and_are_swept_without_a_thread(monkeypatch):
+    storage = SweptMemoryStorage()
+    threads = threading.active_count()
+    storage.incr("quiet", expiry=0.05)
+    for _ in range(100):
+        storage.incr("busy", expiry=60)
+    assert threading.active_count() <= threads  # limits' own started one per quiet 10 ms
+    time.sleep(0.06)
+    assert storage.get("quiet") == 0 and storage.get("busy") == 100
+    storage.incr("quiet again", expiry=0.01)
+    time.sleep(0.02)
+    assert "quiet again" in storage.storage  # expired, but not swept yet
+    monkeypatch.setattr(limits, "SWEEP_SECONDS", 0)
+    storage.incr("busy", expiry=60)
+    assert "quiet again" not in storage.storage and storage.get("busy") == 101

@@ -52,8 +52,8 @@ def migrated_app(database_url: str, **load_options):
         schema.drop_schema()
         schema.upgrade(BEFORE)
         load((FIXTURE / "rows.ndjson").read_text().splitlines(), **load_options)
-        assert schema.upgrade() == ["003_one_store_of_history"]
-        assert schema.status()[-1] == ("003_one_store_of_history", True)
+        assert schema.upgrade() == ["003_one_store_of_history", "004_data_stamp"]
+        assert schema.status()[-1] == ("004_data_stamp", True)
         schema.check()
     return app
 

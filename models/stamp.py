@@ -1,0 +1,27 @@
+"""The data's stamp: a value that every write replaces, which caches of reads are keyed by."""
+
+import secrets
+
+from models.db import database
+from models.tables import DataStamp
+
+# Raw SQL, alike on both backends: it runs once per cached read, where peewee would cost more
+# than the query.
+CURRENT = f'SELECT "value" FROM "{DataStamp._meta.table_name}"'
+
+
+def restamp() -> None:
+    """Give the data a new stamp. Call it inside the write's transaction: whoever sees the
+    write then sees the new stamp, and whoever sees the old stamp saw none of the write."""
+    # Random rather than counted: a count starts again when a database is made anew or
+    # restored from a backup, and would meet numbers already cached for other data.
+    value = secrets.randbits(63)
+    DataStamp.insert(id=1, value=value).on_conflict(
+        conflict_target=[DataStamp.id], update={DataStamp.value: value}
+    ).execute()
+
+
+def current() -> int | None:
+    """The data's stamp; None while no write has given it one."""
+    row = database.execute_sql(CURRENT).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,136 @@
+"""Cached reads: after a write by any path, every cached endpoint answers with the new state."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from api.caching import Answer, Answers
+from models import resources, schema
+from service.cli import main
+from tests.api.test_imports import DOCUMENT
+
+SERIES = "/v1/series?indicator=vehicle_exports&region=CN&segment=total&transform=yoy_pct"
+NEW_STATISTIC = {  # the year before the seed's total, which its stated change compares with
+    "indicator": "vehicle_exports",
+    "region": "CN",
+    "segment": "total",
+    "period": "2024-Q1",
+    "value": 1323000,
+    "source_id": 1,
+}
+
+
+def cached_urls(client) -> list[str]:
+    """Every cached endpoint: each collection's list and first record, the timeline, a
+    series and the landing page. Reads need no key, which a restore would not keep."""
+    urls = ["/", "/v1/facts", SERIES, "/v1/statistics?region=CN"]
+    for name, resource in resources.REGISTRY.items():
+        first = client.get(f"/v1/{name}").get_json()[0]
+        urls += [f"/v1/{name}", f"/v1/{name}/{first[resource.key.name]}"]
+    return urls
+
+
+def reads(client, urls: list[str]) -> dict[str, tuple]:
+    answers = {}
+    for url in urls:
+        response = client.get(url)
+        # A problem's body names its request: errors are told apart by status alone.
+        body = response.data if response.status_code < 400 else None
+        answers[url] = (response.status_code, response.headers.get("ETag"), body)
+    return answers
+
+
+def create(client, run, tmp_path):
+    assert client.post("/v1/statistics", json=NEW_STATISTIC).status_code == 201
+
+
+def update(client, run, tmp_path):
+    tag = client.get("/v1/statistics/1").headers["ETag"]
+    response = client.patch("/v1/statistics/1", json={"value": 1420001}, headers={"If-Match": tag})
+    assert response.status_code == 200
+
+
+def delete(client, run, tmp_path):
+    tag = client.get("/v1/statistics/2").headers["ETag"]
+    assert client.delete("/v1/statistics/2", headers={"If-Match": tag}).status_code == 204
+
+
+def import_over_http(client, run, tmp_path):
+    assert client.post("/v1/import", json=DOCUMENT).status_code == 200
+
+
+def import_from_the_command_line(client, run, tmp_path):
+    path = tmp_path / "document.json"
+    path.write_text(json.dumps({"statistics": [NEW_STATISTIC]}))
+    run("import", str(path))
+
+
+def restore(client, run, tmp_path):
+    # The dump holds a statistic the database did not when it was read last: empty, and
+    # stamped by its migrations.
+    assert client.post("/v1/statistics", json=NEW_STATISTIC).status_code == 201
+    path = tmp_path / "dump.ndjson"
+    run("export", str(path))
+    with client.application.app_context():
+        schema.drop_schema()
+    run("db", "upgrade")
+    return lambda: run("import-dump", str(path))
+
+
+@pytest.mark.parametrize(
+    "write",
+    [create, update, delete, import_over_http, import_from_the_command_line, restore],
+)
+def test_every_cached_read_answers_with_what_a_write_left(
+    app, client, anonymous, database_url, tmp_path, write
+):
+    def run(*args):
+        result = CliRunner().invoke(main, list(args), env={"DATABASE_URL": database_url})
+        assert result.exit_code == 0, result.output
+
+    urls = cached_urls(anonymous)
+    before = reads(anonymous, urls)
+    # Some writes are a setup and then the write whose effect the reads must show.
+    last = write(client, run, tmp_path) or (lambda: None)
+    app.extensions["answers"] = Answers()
+    cached = reads(anonymous, urls)
+    assert reads(anonymous, urls) == cached
+    answered = [url for url, (status, _, _) in cached.items() if status == 200]
+    assert len(app.extensions["answers"]) == len(answered)  # each one is kept
+    last()
+    after = reads(anonymous, urls)
+    app.extensions["answers"] = Answers()  # nothing kept: every read made again
+    assert after == reads(anonymous, urls)
+    changed = {url for url in urls if after[url] != before[url]}
+    assert {"/", "/v1/statistics", "/v1/facts"} <= changed
+    if write in (create, restore):  # the stated change of the seed's total is now derived
+        assert {"/v1/statistics/1", SERIES} <= changed
+
+
+def test_a_read_as_of_an_instant_is_never_kept(app, client):
+    client.get("/v1/statistics/1?as_of=2020-01-01T00:00:00Z")
+    client.get("/v1/statistics?as_of=2020-01-01T00:00:00Z")
+    assert len(app.extensions["answers"]) == 0
+
+
+def test_an_error_is_not_kept_and_a_304_is(app, client):
+    assert client.get("/v1/statistics/999").status_code == 404
+    assert client.get("/v1/statistics?region=XX").status_code == 422
+    assert len(app.extensions["answers"]) == 0
+    tag = client.get("/v1/statistics/1").headers["ETag"]
+    for _ in range(2):
+        response = client.get("/v1/statistics/1", headers={"If-None-Match": tag})
+        assert response.status_code == 304 and response.headers["ETag"] == tag
+    assert len(app.extensions["answers"]) == 2
+
+
+def test_answers_past_the_budget_go_least_recently_read_first():
+    answers = Answers(budget=3000)
+    answer = Answer(200, [], b"x" * 100)
+    answers.put(("a",), 1, answer)
+    answers.put(("b",), 1, answer)
+    assert answers.get(("a",), 1) == answer  # "a" is now the more recently read
+    answers.put(("c",), 1, answer)
+    assert answers.get(("b",), 1) is None and answers.get(("a",), 1) == answer
+    assert answers.get(("a",), 2) is None  # another stamp: the data changed since
