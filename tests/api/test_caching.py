@@ -1,14 +1,19 @@
 """Cached reads: after a write by any path, every cached endpoint answers with the new state."""
 
 import json
+import re
+import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from api.caching import Answer, Answers
 from models import resources, schema
+from models.db import database
 from service.cli import main
 from tests.api.test_imports import DOCUMENT
+from tests.conftest import BACKENDS, backend_url, copy_seeded_sqlite, seeded_app, served_on
 
 SERIES = "/v1/series?indicator=vehicle_exports&region=CN&segment=total&transform=yoy_pct"
 NEW_STATISTIC = {  # the year before the seed's total, which its stated change compares with
@@ -134,3 +139,52 @@ def test_answers_past_the_budget_go_least_recently_read_first():
     answers.put(("c",), 1, answer)
     assert answers.get(("b",), 1) is None and answers.get(("a",), 1) == answer
     assert answers.get(("a",), 2) is None  # another stamp: the data changed since
+
+
+@pytest.fixture(params=BACKENDS)
+def two_workers(request, tmp_path):
+    """`industry-facts serve` with two gunicorn workers, each keeping answers of its own, and
+    each request's line in its log (which names the worker's process)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'served.sqlite3'}"
+        copy_seeded_sqlite(Path(url.removeprefix("sqlite:///")))
+    else:
+        url = backend_url("postgresql", tmp_path)
+        seeded_app(url)
+        database.close_all()
+    with served_on(url, tmp_path, {"LOG_LEVEL": "info"}) as server:
+        yield server
+
+
+def test_a_write_through_one_worker_ends_what_both_workers_kept(two_workers):
+    url = f"{two_workers.url}/v1/statistics/1"
+    # A connection a request, until both workers have answered it, and so kept the answer.
+    for _ in range(200):
+        assert http_get(url)["value"] == 1420000
+        if len(workers_that_answered(two_workers, "GET /v1/statistics/1 200")) == 2:
+            break
+    assert len(workers_that_answered(two_workers, "GET /v1/statistics/1 200")) == 2
+    patched = urllib.request.Request(
+        url,
+        json.dumps({"value": 1420001}).encode(),
+        {
+            "Authorization": f"Bearer {two_workers.keys['write']}",
+            "Content-Type": "application/json",
+            "If-Match": "*",
+        },
+        method="PATCH",
+    )
+    with urllib.request.urlopen(patched, timeout=30) as response:
+        assert response.status == 200
+    assert {http_get(url)["value"] for _ in range(40)} == {1420001}
+
+
+def http_get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        return json.load(response)
+
+
+def workers_that_answered(server, line: str) -> set[str]:
+    """The process ids of the workers whose log has `line` (gunicorn's "[pid]" field)."""
+    logged = server.log_path.read_text().splitlines()
+    return {re.search(r"\] \[(\d+)\]", entry)[1] for entry in logged if line in entry}
