@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import groupby, islice
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any, cast
 
 from marshmallow import ValidationError, missing
@@ -306,6 +306,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
                 ]
             }
         )
+    section = collection(Statistic)
     for row in records:
         if not row:
             continue  # a blank line
@@ -320,7 +321,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
                 # No id has more than 10 digits; reading a longer one would only cost time
                 # (int() refuses more than 4,300 digits, and takes seconds for fewer).
                 item[name] = int(text) if len(text) <= 10 else MAX_ID + 1
-        yield collection(Statistic), item, {"line": reader.line_num}
+        yield section, item, {"line": reader.line_num}
 
 
 def _records(reader) -> Iterator[list[str]]:
@@ -377,14 +378,9 @@ class RowLoader:
             isinstance(item, dict) and self.required <= item.keys() <= self.fields.keys()
             for item in items
         ]
+        given = [item if ok else {} for item, ok in zip(items, whole, strict=True)]
         columns = [
-            self._column(
-                key,
-                [
-                    item.get(key, missing) if ok else missing
-                    for item, ok in zip(items, whole, strict=True)
-                ],
-            )
+            self._column(key, list(map(methodcaller("get", key, missing), given)))
             for key in self.fields
         ]
         loaded: list[dict | None] = []
@@ -441,8 +437,8 @@ def _quick_period(text: str) -> Period:
 
 def _quick_number(number: Decimal) -> Decimal:
     """A Number field's load of a Decimal (a number read from CSV): the same Decimal, zero
-    made 0, or ValidationError. (Its load reads str(number) back, which gives the same
-    Decimal.)"""
+    made 0; an error where the field refuses it. (The field reads str(number) back, which
+    gives the same Decimal.)"""
     if not number.is_finite():
         raise ValueError(number)
     return storable(number)
