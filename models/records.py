@@ -85,7 +85,7 @@ def create_many(
         fk: _existing(fk.rel_field, {record.get(fk.name) for record in prepared} - {None})
         for fk in model._meta.refs
     }
-    keys = list(map(identity(natural_key), prepared)) if natural_key else []
+    keys = list(map(identity(natural_key), prepared))
     twins = find_twins(model, keys, natural_key) if twins is None else dict(twins)
     errors, accepted = {}, {}
     # The rows' indicators cannot change while they are checked: each is read once.
@@ -93,7 +93,7 @@ def create_many(
         for index, record in enumerate(prepared):
             try:
                 _check_rules(model, record, None, lambda fk, value: value in existing[fk])
-                twin = twins.get(keys[index]) if natural_key else None
+                twin = twins.get(keys[index])
                 if twin is not None:
                     raise _twin_conflict(model, twin)
             except DomainError as error:
