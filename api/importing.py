@@ -17,18 +17,19 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import groupby, islice
-from operator import itemgetter
+from operator import itemgetter, methodcaller
 from typing import Any, cast
 
 from marshmallow import ValidationError, missing
 
 from api.errors import API_NAMES, field_messages
-from api.fields import MAX_ID, NUMBER_TEXT
+from api.fields import MAX_ID, NUMBER_TEXT, Number, PeriodField, acceptable_text, storable
 from api.resource import resource_blueprints
 from api.schemas import RecordSchema, periods, split_periods, unacceptable
 from models import records, resources
 from models.db import bulk_writing, database
 from models.errors import DomainError
+from models.periods import Period
 from models.resources import collection
 from models.tables import Event, Record, Source, Statistic
 
@@ -127,16 +128,13 @@ class Importer:
         model = self.sections[section][0]
         resource = resources.of(model)
         identity = resource.identity
-        loaded = {}
-        for position, (_, item, where) in enumerate(chunk):
-            try:
-                loaded[position] = self._loaded(section, item)
-            except ValidationError as error:
-                self._refuse(error.messages, where)
-        twins = records.find_twins(model, [data for data, _ in loaded.values()], identity)
+        loaded = dict(self._loaded(section, chunk))
+        key_of = records.identity(identity)
+        keys = {position: key_of(data) for position, (data, _) in loaded.items()}
+        twins = records.find_twins(model, list(keys.values()), identity)
         new, pending = {}, set()
         for position, (data, ref) in loaded.items():
-            same = tuple(data[name] for name in identity)
+            same = keys[position]
             where = chunk[position][2]
             if same in pending:
                 self._refuse({"": "It repeats an earlier row of this import."}, where)
@@ -155,9 +153,37 @@ class Importer:
         for index, refusal in refused.items():
             self._refuse_for(refusal, chunk[positions[index]][2])
 
-    def _loaded(self, section: str, item) -> tuple[dict, str | None]:
+    def _loaded(self, section: str, chunk: list) -> Iterator[tuple[int, tuple[dict, str | None]]]:
+        """Each row of the chunk the schema takes, by its position: its data and its ref.
+        The others are refused."""
+        resolved = [self._resolved(section, item) for _, item, _ in chunk]
+        loader = self.loaders[section]
+        quickly = loader.load_many([item for item, _, _ in resolved])
+        for position, ((item, ref, unknown), data) in enumerate(
+            zip(resolved, quickly, strict=True)
+        ):
+            try:
+                if item is None:
+                    raise ValidationError({"": ["A record is a JSON object of its fields."]})
+                try:
+                    if data is None:
+                        data = loader.schema.load(item)  # raises, naming the fields
+                except ValidationError as error:
+                    # A schema's load reports by field: a dict.
+                    raise ValidationError(cast(dict[str, Any], error.messages) | unknown) from None
+                if unknown:
+                    raise ValidationError(unknown)
+            except ValidationError as error:
+                self._refuse(error.messages, chunk[position][2])
+                continue
+            yield position, (data, ref)
+
+    def _resolved(self, section: str, item) -> tuple[dict | None, str | None, dict]:
+        """A row as its schema takes it, with ids for the refs it gives (a stand-in for those
+        unknown), its own ref, and what is wrong with its refs; None for a row that is not a
+        JSON object."""
         if not isinstance(item, dict):
-            raise ValidationError({"": ["A record is a JSON object of its fields."]})
+            return None, None, {}
         item = dict(item)
         ref = item.pop("ref", None)
         unknown = self._claim(section, ref)
@@ -167,14 +193,7 @@ class Importer:
                 if item[name] not in ids:
                     unknown[name] = [f"No earlier record of {named} has ref {item[name]!r}."]
                 item[name] = ids.get(item[name], 1)  # a stand-in, to check the rest
-        try:
-            data = self.loaders[section].load(item)
-        except ValidationError as error:
-            # A schema's load reports by field: a dict.
-            raise ValidationError(cast(dict[str, Any], error.messages) | unknown) from None
-        if unknown:
-            raise ValidationError(unknown)
-        return data, ref
+        return item, ref, unknown
 
     def _claim(self, section: str, ref) -> dict:
         """What is wrong with a row's ref, if anything: each names one record of its section."""
@@ -287,6 +306,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
                 ]
             }
         )
+    section = collection(Statistic)
     for row in records:
         if not row:
             continue  # a blank line
@@ -301,7 +321,7 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
                 # No id has more than 10 digits; reading a longer one would only cost time
                 # (int() refuses more than 4,300 digits, and takes seconds for fewer).
                 item[name] = int(text) if len(text) <= 10 else MAX_ID + 1
-        yield collection(Statistic), item, {"line": reader.line_num}
+        yield section, item, {"line": reader.line_num}
 
 
 def _records(reader) -> Iterator[list[str]]:
@@ -320,13 +340,14 @@ def _number(text: str):
 
 
 class RowLoader:
-    """Loads rows as `schema.load` does, several times faster: field by field, remembering
-    what each field made of the values it met (an import's columns repeat themselves: one
-    indicator, a few regions and sources).
+    """Loads rows as `schema.load` does, several times faster: a field at a time over a
+    chunk of rows, remembering what each field made of the values it met (an import's
+    columns repeat themselves: one indicator, a few regions and sources), and reading the
+    plain values of periods and numbers without marshmallow's machinery around each one.
 
     It repeats what a record schema adds to its fields (InputSchema's check of text,
     RecordSchema's periods); a row it cannot take as it is (an error, a missing or unknown
-    field) is loaded by the schema itself, so every error is the schema's own. A test holds
+    field) is left to the schema itself, so every error is the schema's own. A test holds
     the two to the same results.
     """
 
@@ -338,36 +359,94 @@ class RowLoader:
         self.fields = {
             field.data_key or name: (field.attribute or name, field) for name, field in fields
         }
+        self.attributes = [attribute for attribute, _ in self.fields.values()]
         self.required = {key for key, (_, field) in self.fields.items() if field.required}
-        self.defaults = {
-            attribute: field.load_default() if callable(field.load_default) else field.load_default
-            for attribute, field in self.fields.values()
-            if field.load_default is not missing
-        }
-        self.seen: dict[str, dict[Any, Any]] = {key: {} for key in self.fields}
+        # Each field's loaded values, by the value's type and the value: True == 1, but a
+        # boolean is not an id.
+        self.seen: dict[str, dict[tuple[type, Any], Any]] = {key: {} for key in self.fields}
+        self.quick = {key: _quick_loader(field) for key, (_, field) in self.fields.items()}
         self.periods = periods(schema)
 
     def load(self, item: dict) -> dict:
-        if not self.required <= item.keys() <= self.fields.keys():
-            return self.schema.load(item)  # raises, naming the fields
-        data = dict(self.defaults)
-        for key, value in item.items():
-            attribute, field = self.fields[key]
-            seen = self.seen[key]
-            try:
-                data[attribute] = seen[type(value), value]
+        loaded = self.load_many([item])[0]
+        return self.schema.load(item) if loaded is None else loaded  # raises, naming the fields
+
+    def load_many(self, items: list) -> list[dict | None]:
+        """What `load` gives for each of `items`; None for one that only the schema can load
+        or refuse: not a dict, a field missing or unknown, a value refused."""
+        whole = [
+            isinstance(item, dict) and self.required <= item.keys() <= self.fields.keys()
+            for item in items
+        ]
+        given = [item if ok else {} for item, ok in zip(items, whole, strict=True)]
+        columns = [
+            self._column(key, list(map(methodcaller("get", key, missing), given)))
+            for key in self.fields
+        ]
+        loaded: list[dict | None] = []
+        for ok, values in zip(whole, zip(*columns, strict=True), strict=True):
+            if not ok or REFUSED in values:
+                loaded.append(None)
                 continue
-            except (KeyError, TypeError):  # not seen yet, or a list (unhashable)
-                pass
+            data = {
+                name: v for name, v in zip(self.attributes, values, strict=True) if v is not missing
+            }
+            loaded.append(split_periods(data, self.periods))
+        return loaded
+
+    def _column(self, key: str, values: list) -> list:
+        """What the field `key` makes of each of `values`: a value it has met before is
+        looked up; each other one is loaded once."""
+        seen = self.seen[key]
+        try:
+            typed = list(zip(map(type, values), values, strict=True))
+            new = set(typed).difference(seen)
+        except TypeError:  # a list or dict: not remembered
+            return [self._value(key, value) for value in values]
+        if len(seen) + len(new) > self.MEMORY:
+            seen.clear()
+            new = set(typed)
+        for kind, value in new:
+            seen[kind, value] = self._value(key, value)
+        return list(map(seen.__getitem__, typed))
+
+    def _value(self, key: str, value):
+        """What the field `key` makes of `value`, or REFUSED."""
+        field = self.fields[key][1]
+        quick = self.quick[key]
+        try:
+            if quick is not None and type(value) is quick[0]:
+                return quick[1](value)
             if unacceptable(value):
-                return self.schema.load(item)
-            try:
-                loaded = field.deserialize(value, key, item)
-            except ValidationError:
-                return self.schema.load(item)
-            if len(seen) == self.MEMORY:
-                seen.clear()
-            if not isinstance(value, list | dict):
-                seen[type(value), value] = loaded
-            data[attribute] = loaded
-        return split_periods(data, self.periods)
+                return REFUSED
+            return field.deserialize(value, key, None)
+        except (ValidationError, ValueError):
+            return REFUSED
+
+
+REFUSED = object()  # what a field makes of a value it refuses: the schema words why
+
+
+def _quick_period(text: str) -> Period:
+    """A PeriodField's load of text: the period, or ValueError (as `unacceptable` refuses
+    control characters)."""
+    if not acceptable_text(text):
+        raise ValueError(text)
+    return Period.parse(text)
+
+
+def _quick_number(number: Decimal) -> Decimal:
+    """A Number field's load of a Decimal (a number read from CSV): the same Decimal, zero
+    made 0; an error where the field refuses it. (The field reads str(number) back, which
+    gives the same Decimal.)"""
+    if not number.is_finite():
+        raise ValueError(number)
+    return storable(number)
+
+
+def _quick_loader(field) -> tuple[type, Any] | None:
+    """The type of value `field` loads most often, and a quicker equivalent of its
+    deserialize for that type; None where there is none (or the field has hooks of its own)."""
+    if field.validators or field.pre_load or field.post_load:
+        return None
+    return {PeriodField: (str, _quick_period), Number: (Decimal, _quick_number)}.get(type(field))

@@ -31,7 +31,7 @@ from peewee_migrate.models import MIGRATE_TABLE
 from api import importing
 from bench import data, inprocess, load
 from models import history, keys, records, search
-from models.db import among, bulk_writing, database, insert_rows, preamble
+from models.db import bulk_writing, database, insert_rows, preamble
 from models.queries import after, listing, order_of
 from models.schema import MIGRATIONS, create_schema, drop_schema
 from models.series import observation_query
@@ -611,7 +611,7 @@ def import_floor(rows: list[tuple]) -> float:
             revisions = [("statistic", str(key), 1, "create", stamp, "bench") for key in ids]
             insert_rows(Revision, records.REVISION_FIELDS, revisions)
             history.keep(Statistic, ids, datetime.fromisoformat(stamp), "create")
-            search.index(Statistic, among(Statistic.id, ids))
+            search.index_records(Statistic, ids)
     return time.perf_counter() - started
 
 

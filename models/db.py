@@ -7,16 +7,22 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import date, datetime
 from functools import lru_cache, reduce
+from itertools import chain
 from operator import and_
 from typing import Any
 
 import psycopg
 from peewee import (
     SQL,
+    CharField,
     DatabaseProxy,
+    DateField,
+    DateTimeField,
     Field,
     ForeignKeyField,
+    IntegerField,
     InterfaceError,
     Model,
     OperationalError,
@@ -71,6 +77,11 @@ SQLITE_OPTIONS = {
     # A pooled connection may serve another thread later, though never two at once.
     "check_same_thread": False,
 }
+
+# sqlite3 writes a datetime as text with a Python function of its own (deprecated since Python
+# 3.12); str writes the same text, isoformat with a space, in C. A bulk write passes two or
+# three of them a row.
+sqlite3.register_adapter(datetime, str)
 
 
 # Any constant: the transaction-level advisory lock PostgreSQL's writers take turns on.
@@ -194,9 +205,7 @@ def insert_rows(
         # One array a column: the statement stays short, so psycopg parses it once and keeps
         # it, where a VALUES list of a thousand rows took longer to parse than to run.
         sql = rendered(_insert_arrays, model, tuple(fields), returning)
-        values = db_values(fields, rows)
-        columns = [values[i :: len(fields)] for i in range(len(fields))]
-        cursor = database.execute_sql(sql, columns)
+        cursor = database.execute_sql(sql, [list(column) for column in db_columns(fields, rows)])
     return [value for (value,) in cursor] if returning is not None else []
 
 
@@ -250,8 +259,14 @@ def among(column: Any, keys: list[Any]) -> Any:
     peewee builds an IN list value by value, which for bulk writes cost more than running them.
     """
     if is_sqlite():
-        return column.in_(SQL("(SELECT value FROM json_each(?))", (json.dumps(keys),)))
-    return column == SQL("ANY(%s)", (keys,))
+        return column.in_(SQL("(SELECT value FROM json_each(?))", (key_list(keys),)))
+    return column == SQL("ANY(%s)", (key_list(keys),))
+
+
+def key_list(keys: list[Any]) -> Any:
+    """The parameter by which `among` passes `keys`: JSON text on SQLite, an array on
+    PostgreSQL. For running SQL rendered once with `among` (`rendered`) with other keys."""
+    return json.dumps(keys) if is_sqlite() else keys
 
 
 def one_of(query: Any, columns: Sequence[Any], keys: Sequence[Sequence[Any]]) -> Any:
@@ -266,7 +281,37 @@ def one_of(query: Any, columns: Sequence[Any], keys: Sequence[Sequence[Any]]) ->
 
 def db_values(fields: list[Field], rows: list[tuple[Any, ...]]) -> list[Any]:
     """The parameters for `rows` of values of `fields`, one row after another."""
-    return [field.db_value(value) for row in rows for field, value in zip(fields, row, strict=True)]
+    return list(chain.from_iterable(zip(*db_columns(fields, rows), strict=True)))
+
+
+def db_columns(fields: list[Field], rows: list[tuple[Any, ...]]) -> list[Sequence[Any]]:
+    """The values of `rows` for the database, a column (a field) at a time."""
+    if not rows:
+        return [[] for _ in fields]
+    return [
+        _db_column(f, column) for f, column in zip(fields, zip(*rows, strict=True), strict=True)
+    ]
+
+
+# The type of value that each of peewee's `adapt` methods returns unchanged, in a field whose
+# db_value is peewee's own (None, or adapt(value)). A bulk write's columns are mostly such
+# values: a column of them is passed on as it is, without a Python call per value.
+_PLAIN = {
+    CharField.adapt: str,  # TextField's too
+    IntegerField.adapt: int,  # AutoField's too
+    DateField.adapt: date,
+    DateTimeField.adapt: datetime,
+}
+
+
+def _db_column(field: Field, values: tuple[Any, ...]) -> Sequence[Any]:
+    """`field.db_value` of each of `values`."""
+    target = field.rel_field if isinstance(field, ForeignKeyField) else field
+    plain = _PLAIN.get(type(target).adapt) if type(target).db_value is Field.db_value else None
+    # By exact type: a bool is an int, and a datetime a date, that adapt would change.
+    if plain is not None and set(map(type, values)) <= {plain, type(None)}:
+        return values
+    return list(map(field.db_value, values))
 
 
 @contextmanager

@@ -38,7 +38,7 @@ from peewee import (
     fn,
 )
 
-from models.db import BaseModel, among, database, is_sqlite, preamble
+from models.db import BaseModel, among, database, key_list, preamble
 from models.tables import Record, Revision, as_text
 
 
@@ -117,7 +117,7 @@ def keep(model: type[Model], keys: list[Any], at: datetime, change: str) -> None
     for table in (model, *(part for part in HISTORY if KEYS[part] in _owners(part, model))):
         closing, copying = _keep_sql(table, backend)
         # Both statements take the instant, then the keys (as `among` passes them).
-        params = [_INSTANT.db_value(at), json.dumps(keys) if is_sqlite() else keys]
+        params = [_INSTANT.db_value(at), key_list(keys)]
         if change != "create":
             database.execute_sql(closing, params)
         if change != "delete":

@@ -1,6 +1,5 @@
 """Reporting periods: parse what clients write, store two dates, return one canonical label."""
 
-import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -83,16 +82,7 @@ class Period:
     @property
     def frequency(self) -> str:
         """The calendar unit this period is exactly one of, or `irregular`."""
-        start, end = self.start, self.end
-        if start == end:
-            return "daily"
-        if start.day != 1 or end != _month_end(end.year, end.month) or start.year != end.year:
-            return "irregular"
-        months = end.month - start.month + 1
-        aligned = (start.month - 1) % months == 0
-        return {1: "monthly", 3: "quarterly", 6: "semiannual", 12: "annual"}.get(
-            months if aligned else 0, "irregular"
-        )
+        return frequency(self.start, self.end)
 
     @property
     def label(self) -> str:
@@ -138,10 +128,30 @@ class Period:
 
 
 _MONTHS = {"annual": 12, "semiannual": 6, "quarterly": 3, "monthly": 1}
+_BY_MONTHS = {1: "monthly", 3: "quarterly", 6: "semiannual", 12: "annual"}
+
+
+def frequency(start: date, end: date) -> str:
+    """The frequency of the period [start, end] (`Period.frequency`), for bounds already
+    apart: an import derives one per row."""
+    if start == end:
+        return "daily"
+    if start.day != 1 or end != _month_end(end.year, end.month) or start.year != end.year:
+        return "irregular"
+    months = end.month - start.month + 1
+    aligned = (start.month - 1) % months == 0
+    return _BY_MONTHS.get(months if aligned else 0, "irregular")
+
+
+# Days in each month of a common year; February gains one in a leap year.
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def _month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
+    # Not calendar.monthrange, which also works out the weekday the month starts on: an
+    # import works out a month's last day for each of its rows.
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return date(year, month, _MONTH_DAYS[month - 1] + leap)
 
 
 def _add_months(day: date, months: int) -> date:

@@ -18,6 +18,7 @@ from models.db import (
     db_values,
     defaults,
     insert_rows,
+    key_list,
     one_of,
     rendered,
 )
@@ -84,14 +85,15 @@ def create_many(
         fk: _existing(fk.rel_field, {record.get(fk.name) for record in prepared} - {None})
         for fk in model._meta.refs
     }
-    twins = find_twins(model, prepared, natural_key) if twins is None else dict(twins)
+    keys = list(map(identity(natural_key), prepared))
+    twins = find_twins(model, keys, natural_key) if twins is None else dict(twins)
     errors, accepted = {}, {}
     # The rows' indicators cannot change while they are checked: each is read once.
     with rules.measures_read_once():
         for index, record in enumerate(prepared):
             try:
                 _check_rules(model, record, None, lambda fk, value: value in existing[fk])
-                twin = twins.get(_identity(record, natural_key))
+                twin = twins.get(keys[index])
                 if twin is not None:
                     raise _twin_conflict(model, twin)
             except DomainError as error:
@@ -99,7 +101,7 @@ def create_many(
                 continue
             accepted[index] = record
             if natural_key:
-                twins[_identity(record, natural_key)] = "an earlier row"
+                twins[keys[index]] = "an earlier row"
     if not accepted:
         return {}, errors
     _continue_versions(model, list(accepted.values()))
@@ -108,7 +110,7 @@ def create_many(
     ids = dict(zip(accepted, (record[pk] for record in stored), strict=True))
     _store_parts(model, stored)
     if resources.of(model).document:
-        search.index(model, among(model._meta.primary_key, list(ids.values())))
+        search.index_records(model, list(ids.values()))
     _revise(model, stored, "create")
     return ids, errors
 
@@ -145,13 +147,14 @@ def _one_at_a_time(
 
 
 def find_twins(
-    model: type[Record], records: list[dict[str, Any]], fields: tuple[str, ...]
+    model: type[Record], keys: list[tuple[Any, ...]], fields: tuple[str, ...]
 ) -> dict[tuple[Any, ...], Any]:
-    """The stored records with the same `fields` as some of `records`: values -> key."""
+    """The stored records whose `fields` hold one of `keys` (each `identity(fields)` of a
+    record): values -> primary key."""
     if not fields:
         return {}
     columns = [getattr(model, name) for name in fields]
-    wanted = list({_identity(record, fields) for record in records})
+    wanted = list(set(keys))
     found = {}
     for start in range(0, len(wanted), BATCH):
         batch = wanted[start : start + BATCH]
@@ -170,18 +173,30 @@ def _twins(model: type[Record], fields: tuple[str, ...], count: int) -> Any:
     return one_of(model.select(*columns, model._meta.primary_key), columns, wanted)
 
 
-def _identity(record: dict[str, Any], fields: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(record[name] for name in fields)
+@cache
+def identity(fields: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """What reads a record's `fields` as a tuple (a natural key): itemgetter, which gives a
+    bare value for one field, made to give a tuple always."""
+    if not fields:
+        return lambda record: ()
+    if len(fields) == 1:
+        (name,) = fields
+        return lambda record: (record[name],)
+    return cast(Callable[[dict[str, Any]], tuple[Any, ...]], itemgetter(*fields))
 
 
 def _existing(column: Field, values: set[Any]) -> set[Any]:
     """Those of `values` that `column` holds."""
-    wanted: list[Any] = list(values)
-    found: set[Any] = set()
-    for start in range(0, len(wanted), BATCH):
-        query = column.model.select(column).where(column.in_(wanted[start : start + BATCH]))
-        found.update(value for (value,) in query.tuples())
-    return found
+    if not values:
+        return set()
+    # With SQL rendered once: for the few values of a chunk's column (its one indicator,
+    # say), building the query took longer than running it.
+    cursor = database.execute_sql(rendered(_holding, column), [key_list(list(values))])
+    return {column.python_value(value) for (value,) in cursor}
+
+
+def _holding(column: Field) -> Any:
+    return column.model.select(column).where(among(column, [None]))  # None: a stand-in
 
 
 def update(model: type[R], key: int | str, data: dict[str, Any], versions: set[int] | None) -> R:

@@ -15,7 +15,7 @@ from peewee import Expression, Field, ForeignKeyField, Model, Select, fn
 
 from models import history, rules
 from models.checks import annotate_statistics
-from models.periods import Period
+from models.periods import frequency
 from models.tables import Event, EventTopic, Indicator, Record, Segment, Source, Statistic, Target
 
 
@@ -217,7 +217,7 @@ def _topic(topics: list[Any]) -> Expression:
 
 def _with_frequency(data: dict[str, Any]) -> dict[str, Any]:
     if "period_start" in data:
-        data = data | {"frequency": Period(data["period_start"], data["period_end"]).frequency}
+        data = data | {"frequency": frequency(data["period_start"], data["period_end"])}
     return data
 
 

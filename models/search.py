@@ -2,14 +2,14 @@
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import snowballstemmer
 from peewee import SQL, Expression, Select, Table, fn
 
 from models import history, resources
-from models.db import SQLITE_FUNCTIONS, database, is_sqlite
+from models.db import SQLITE_FUNCTIONS, among, database, is_sqlite, key_list
 from models.tables import Record
 
 WORD = re.compile(r"\w+")
@@ -65,6 +65,23 @@ def index(model: type[Record], *conditions: Any) -> None:
         documents = documents.where(*conditions)
     table = index_table(model)
     database.execute(table.insert(documents, columns=[_key(model), table.c.body]))
+
+
+def index_records(model: type[Record], keys: list[Any]) -> None:
+    """`index` of the `model` records whose primary keys are `keys`, with SQL built once per
+    backend: building it anew for each chunk of an import cost as much as running it."""
+    backend: type = type(database.obj)
+    sql, params = _indexing(model, resources.of(model).document, backend)
+    database.execute_sql(sql, [*params, key_list(keys)])
+
+
+@cache
+def _indexing(model: type[Record], document: Any, backend: type) -> tuple[str, list[Any]]:
+    """The SQL of `index_records` and its parameters but the last, the keys."""
+    table = index_table(model).bind(database)
+    documents = document().where(among(model._meta.primary_key, [0]))  # 0: a stand-in
+    sql, params = table.insert(documents, columns=[_key(model), table.c.body]).sql()
+    return sql, params[:-1]
 
 
 def refresh_record(model: type[Record], key: int | str) -> None:

@@ -4,6 +4,8 @@ import io
 import sqlite3
 import threading
 import time
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import peewee
@@ -19,13 +21,14 @@ from models.db import (
     UNAVAILABLE,
     among,
     database,
+    db_values,
     described,
     fault,
     insert_rows,
     is_sqlite,
     one_of,
 )
-from models.tables import Segment, Source, Statistic
+from models.tables import Event, Revision, Segment, Source, Statistic, Target
 from tests.conftest import BACKENDS, backend_url, seeded_app
 from tests.helpers import statistics_csv
 
@@ -39,6 +42,35 @@ def test_insert_rows_returns_the_keys_and_fills_in_defaults(app):
         assert [s.title for s in stored] == ["T0", "T1", "T2"]
         # version and the two timestamps were not given: their defaults, one for all rows.
         assert {(s.version, s.created_at) for s in stored} == {(1, stored[0].created_at)}
+
+
+SAMPLES = (None, "x", "", 7, True, 1.5, Decimal("0.000"), Decimal("2.50"), ["a"], ("b",))
+SAMPLES += (date(2025, 1, 2), datetime(2025, 1, 2, 3, 4, 5), datetime(2025, 1, 2, 3, 4, 5, 6))
+
+
+@pytest.mark.parametrize("model", [Source, Event, Statistic, Target, Segment, Revision])
+def test_db_values_bind_what_each_fields_db_value_would(app, model):
+    # Columns of plain values are passed on as they are; the others value by value.
+    with app.app_context():
+        for field in model._meta.sorted_fields:
+            values = []
+            for value in SAMPLES:
+                try:
+                    values.append((value, field.db_value(value)))
+                except (TypeError, ValueError):
+                    continue  # a value this field cannot take at all
+            # Each value alone, all of them in one column, and in two.
+            for column in [*([value] for value in values), values, values[:2], values[2:]]:
+                converted = list(map(bound, db_values([field], [(value,) for value, _ in column])))
+                expected = [bound(db_value) for _, db_value in column]
+                assert list(map(type, converted)) == list(map(type, expected)), field
+                assert converted == expected, field
+
+
+def bound(value):
+    """A parameter as the driver hands it to the database: on SQLite, through its adapter."""
+    adapter = sqlite3.adapters.get((type(value), sqlite3.PrepareProtocol))
+    return adapter(value) if adapter and is_sqlite() else value
 
 
 def test_among_matches_any_number_of_keys(app):
