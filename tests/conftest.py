@@ -48,13 +48,15 @@ def pytest_collection_modifyitems(items):
 
 
 def backend_url(backend: str, folder) -> str:
-    """A database of `backend`: a new SQLite file in `folder`, or the shared PostgreSQL one
-    (skipping the test where TEST_DATABASE_URL is not set)."""
+    """A database of `backend` of its own: a new SQLite file in `folder`, or a PostgreSQL
+    copy of the seeded database, dropped when the run ends. Where the role may not create
+    databases, the shared PostgreSQL one; the test is skipped where TEST_DATABASE_URL is
+    not set. Its own, because pytest-xdist runs other tests at the same time."""
     if backend == "sqlite":
         return f"sqlite:///{folder / 'test.sqlite3'}"
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
-    return POSTGRES_URL
+    return POSTGRES.copy() if POSTGRES.copies() else POSTGRES_URL
 
 
 @pytest.fixture(params=BACKENDS)
@@ -62,10 +64,9 @@ def database_url(request, tmp_path):
     """Every test that touches the database runs once per backend: on a new SQLite file, or
     on a PostgreSQL database of its own, a copy of the seeded one, dropped afterwards."""
     url = backend_url(request.param, tmp_path)
-    if request.param == "sqlite" or not POSTGRES.copies():
+    if url == POSTGRES_URL or url.startswith("sqlite"):
         yield url
         return
-    url = POSTGRES.copy()
     try:
         yield url
     finally:
@@ -238,9 +239,9 @@ def copy_seeded_sqlite(path: Path) -> None:
 
 
 class PostgresCopies:
-    """Databases made from a seeded template on TEST_DATABASE_URL's server: one per test,
-    named after the test database and this process (test_pytest_<pid>_<n>), and dropped
-    after the test.
+    """Databases made from a seeded template on TEST_DATABASE_URL's server: one per test
+    (or per module, for a module's server), named after the test database and this process
+    (test_pytest_<pid>_<n>), and dropped after the test (or at the end of the run).
 
     CREATE DATABASE ... TEMPLATE copies the template's files, sequences included, so ids are
     those of a fresh seed. Where the role may not create databases, every test falls back
@@ -253,6 +254,7 @@ class PostgresCopies:
         self.template: str | None = None
         self.unavailable = not url
         self.fresh: set[str] = set()  # copies made and not yet handed to seeded_app
+        self.live: set[str] = set()  # copies made and not yet dropped
         self.made = 0
 
     def copies(self) -> bool:
@@ -271,6 +273,7 @@ class PostgresCopies:
         )
         url = self._url(name)
         self.fresh.add(url)
+        self.live.add(url)
         return url
 
     def take_fresh(self, url: str) -> bool:
@@ -282,6 +285,7 @@ class PostgresCopies:
 
     def drop(self, url: str) -> None:
         self.fresh.discard(url)
+        self.live.discard(url)
         name = urlsplit(url).path.lstrip("/")
         # FORCE: a test's other apps, servers and subprocesses may still hold connections.
         self._execute(
@@ -289,6 +293,8 @@ class PostgresCopies:
         )
 
     def close(self) -> None:
+        for url in list(self.live):  # those of module-scoped fixtures (backend_url)
+            self.drop(url)
         if self.template is not None:
             self.drop(self._url(self.template))
             self.template = None
