@@ -6,8 +6,15 @@ from models.db import abandon_transaction, database, open_database
 
 
 def init_app(app: Flask) -> None:
-    """Bind the database to the configured pool (no connection opens until a query), and
-    give each request's connection back when it ends."""
+    """Bind the database to the configured pool, and give each request's connection back
+    when it ends."""
+    open_pool(app)
+    app.teardown_request(_close_connection)
+
+
+def open_pool(app: Flask) -> None:
+    """Bind the database to the pool the app's configuration describes; no connection opens
+    until a query."""
     open_database(
         app.config["DATABASE_URL"],
         {
@@ -16,7 +23,6 @@ def init_app(app: Flask) -> None:
             "stale_timeout": app.config["DATABASE_STALE_TIMEOUT"],
         },
     )
-    app.teardown_request(_close_connection)
 
 
 def _close_connection(exc):

@@ -15,10 +15,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from api import create_app
+from api import connections, create_app, limits, observability
 from models import keys
 from models.db import SQLITE_OPTIONS, database
 from models.schema import create_schema, drop_schema
+from service.config import from_environment
 from service.seed import load_seed
 from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
@@ -47,13 +48,15 @@ def pytest_collection_modifyitems(items):
 
 
 def backend_url(backend: str, folder) -> str:
-    """A database of `backend`: a new SQLite file in `folder`, or the shared PostgreSQL one
-    (skipping the test where TEST_DATABASE_URL is not set)."""
+    """A database of `backend` of its own: a new SQLite file in `folder`, or a PostgreSQL
+    copy of the seeded database, dropped when the run ends. Where the role may not create
+    databases, the shared PostgreSQL one; the test is skipped where TEST_DATABASE_URL is
+    not set. Its own, because pytest-xdist runs other tests at the same time."""
     if backend == "sqlite":
         return f"sqlite:///{folder / 'test.sqlite3'}"
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://... to include it")
-    return POSTGRES_URL
+    return POSTGRES.copy() if POSTGRES.copies() else POSTGRES_URL
 
 
 @pytest.fixture(params=BACKENDS)
@@ -61,10 +64,9 @@ def database_url(request, tmp_path):
     """Every test that touches the database runs once per backend: on a new SQLite file, or
     on a PostgreSQL database of its own, a copy of the seeded one, dropped afterwards."""
     url = backend_url(request.param, tmp_path)
-    if request.param == "sqlite" or not POSTGRES.copies():
+    if url == POSTGRES_URL or url.startswith("sqlite"):
         yield url
         return
-    url = POSTGRES.copy()
     try:
         yield url
     finally:
@@ -74,17 +76,26 @@ def database_url(request, tmp_path):
         POSTGRES.drop(url)
 
 
+def testing_config(database_url: str) -> dict:
+    """What a testing app is built with on `database_url`."""
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "RATE_LIMIT_ANONYMOUS": UNLIMITED,
+        "RATE_LIMIT_KEY": UNLIMITED,
+    }
+
+
 def seeded_app(database_url: str):
-    """A testing app on a database that holds the seed and nothing else: a copy of the one
+    """A new testing app on a database that holds the seed and nothing else."""
+    app = create_app(testing_config(database_url))
+    reseed(app, database_url)
+    return app
+
+
+def reseed(app, database_url: str) -> None:
+    """Make the database at `database_url` hold the seed and nothing else: a copy of the one
     the run seeded, or, where it cannot copy, the database emptied and seeded anew."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "RATE_LIMIT_ANONYMOUS": UNLIMITED,
-            "RATE_LIMIT_KEY": UNLIMITED,
-        }
-    )
     if database_url.startswith("sqlite"):
         copy_seeded_sqlite(Path(database_url.removeprefix("sqlite:///")))
     elif not POSTGRES.take_fresh(database_url):
@@ -94,7 +105,84 @@ def seeded_app(database_url: str):
             create_schema()
             load_seed()
         database.close()
-    return app
+
+
+# -- one testing app per process -------------------------------------------------------------
+# Building an app took most of a short test's time (flask-smorest documents every view as it
+# registers it), and the tests share nearly all of it: each gets the one this process built,
+# given back what create_app would have given a new one.
+
+
+class SharedApp:
+    """The process's testing app, handed to each test with the configuration, database,
+    rate-limit counts and logging of a new one; built anew when a test changed what
+    create_app wires (hooks, handlers, routes) or the environment it reads settings from."""
+
+    def __init__(self):
+        self.app = None
+        self.config: dict = {}
+        self.environment: dict = {}
+        self.wiring: tuple = ()
+
+    def on(self, database_url: str):
+        environment = from_environment()
+        if self.app is None or environment != self.environment or wiring(self.app) != self.wiring:
+            self.app = create_app(testing_config(database_url))
+            self.config = dict(self.app.config)
+            self.environment = environment
+            self.wiring = wiring(self.app)
+        else:
+            self._renew(database_url)
+        return self.app
+
+    def _renew(self, database_url: str) -> None:
+        app = self.app
+        app.config.clear()
+        app.config.update(self.config, DATABASE_URL=database_url)
+        # Flask refuses new hooks and routes once an app has served a request; a new app
+        # would take them.
+        app._got_first_request = False
+        connections.open_pool(app)
+        # A new store, as create_app makes: no counts from earlier tests. The limiter adds
+        # its hooks to an app once, so this adds none.
+        limits.limiter.init_app(app)
+        observability.configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+
+
+def wiring(app) -> tuple:
+    """What create_app wired into `app` beyond its configuration."""
+    hooks = (
+        app.before_request_funcs,
+        app.after_request_funcs,
+        app.teardown_request_funcs,
+        app.url_value_preprocessors,
+        app.url_default_functions,
+        app.template_context_processors,
+    )
+    handlers = app.error_handler_spec
+    # Flask's lookups leave empty entries in these defaultdicts: only what is there counts.
+    return (
+        tuple((key, tuple(funcs)) for hook in hooks for key, funcs in hook.items() if funcs),
+        tuple(app.teardown_appcontext_funcs),
+        tuple(
+            (scope, code, tuple(by_class.items()))
+            for scope, by_code in handlers.items()
+            for code, by_class in by_code.items()
+            if by_class
+        ),
+        tuple(app.view_functions.items()),
+        tuple(str(rule) for rule in app.url_map.iter_rules()),
+        tuple(app.url_map.converters.items()),
+        tuple(app.blueprints.items()),
+        tuple(app.extensions),
+        app.wsgi_app,
+        app.request_class,
+        app.response_class,
+        app.json,
+    )
+
+
+SHARED_APP = SharedApp()
 
 
 # -- the seeded database, built once per run and backend ------------------------------------
@@ -151,9 +239,9 @@ def copy_seeded_sqlite(path: Path) -> None:
 
 
 class PostgresCopies:
-    """Databases made from a seeded template on TEST_DATABASE_URL's server: one per test,
-    named after the test database and this process (test_pytest_<pid>_<n>), and dropped
-    after the test.
+    """Databases made from a seeded template on TEST_DATABASE_URL's server: one per test
+    (or per module, for a module's server), named after the test database and this process
+    (test_pytest_<pid>_<n>), and dropped after the test (or at the end of the run).
 
     CREATE DATABASE ... TEMPLATE copies the template's files, sequences included, so ids are
     those of a fresh seed. Where the role may not create databases, every test falls back
@@ -166,6 +254,7 @@ class PostgresCopies:
         self.template: str | None = None
         self.unavailable = not url
         self.fresh: set[str] = set()  # copies made and not yet handed to seeded_app
+        self.live: set[str] = set()  # copies made and not yet dropped
         self.made = 0
 
     def copies(self) -> bool:
@@ -184,6 +273,7 @@ class PostgresCopies:
         )
         url = self._url(name)
         self.fresh.add(url)
+        self.live.add(url)
         return url
 
     def take_fresh(self, url: str) -> bool:
@@ -195,6 +285,7 @@ class PostgresCopies:
 
     def drop(self, url: str) -> None:
         self.fresh.discard(url)
+        self.live.discard(url)
         name = urlsplit(url).path.lstrip("/")
         # FORCE: a test's other apps, servers and subprocesses may still hold connections.
         self._execute(
@@ -202,6 +293,8 @@ class PostgresCopies:
         )
 
     def close(self) -> None:
+        for url in list(self.live):  # those of module-scoped fixtures (backend_url)
+            self.drop(url)
         if self.template is not None:
             self.drop(self._url(self.template))
             self.template = None
@@ -281,7 +374,10 @@ def _seeded_databases():
 
 @pytest.fixture
 def app(database_url):
-    return seeded_app(database_url)
+    """A testing app on a seeded database of its own (the process's shared app)."""
+    app = SHARED_APP.on(database_url)
+    reseed(app, database_url)
+    return app
 
 
 @pytest.fixture

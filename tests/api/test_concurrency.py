@@ -36,7 +36,8 @@ def server(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("concurrency")
     url = backend_url(request.param, folder)
     open_database(url)
-    # PostgreSQL is shared between tests, so it starts from nothing, as the `app` fixture's.
+    # Where PostgreSQL is shared between tests (a role that may not create databases), it
+    # starts from nothing, as the `app` fixture's does.
     drop_schema()
     create_schema()
     load_seed()

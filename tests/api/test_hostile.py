@@ -68,6 +68,9 @@ RELATED = {
 }
 # What the matrix sent, per backend: printed and written out by the last test.
 SENT: dict[str, Counter] = {}
+# The matrix is one sequence per backend, in one process: its last test counts what the
+# others sent. Under pytest-xdist's --dist loadgroup (.ci/run) one worker runs the module.
+pytestmark = pytest.mark.xdist_group("hostile")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -26,6 +26,10 @@ def limited(request, app):
         if not REDIS_URL:
             pytest.skip("Redis run skipped: set TEST_REDIS_URL=redis://... to include it")
         storage = REDIS_URL
+        # Keys of this process's own: other pytest-xdist workers, and CI's other lane, count
+        # in the same Redis at the same time, and reset() below clears only this prefix.
+        options = app.config["RATELIMIT_STORAGE_OPTIONS"] | {"key_prefix": f"tests{os.getpid()}"}
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = options
     else:
         storage = "memory://"
     app.config.update(
