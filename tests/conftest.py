@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from api import connections, create_app, limits, observability
+from api import caching, connections, create_app, limits, observability
 from models import keys
 from models.db import SQLITE_OPTIONS, database
 from models.schema import create_schema, drop_schema
@@ -115,7 +115,7 @@ def reseed(app, database_url: str) -> None:
 
 class SharedApp:
     """The process's testing app, handed to each test with the configuration, database,
-    rate-limit counts and logging of a new one; built anew when a test changed what
+    rate-limit counts, logging and cached answers of a new one; built anew when a test changed what
     create_app wires (hooks, handlers, routes) or the environment it reads settings from."""
 
     def __init__(self):
@@ -147,6 +147,7 @@ class SharedApp:
         # its hooks to an app once, so this adds none.
         limits.limiter.init_app(app)
         observability.configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
+        caching.init_app(app)  # no answers kept from another test's database
 
 
 def wiring(app) -> tuple:
