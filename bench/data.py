@@ -7,7 +7,7 @@ from datetime import date
 from peewee_migrate.models import MIGRATE_TABLE
 
 from api import create_app
-from models import resources, search
+from models import resources, search, stamp
 from models.db import database
 from models.periods import Period
 from models.schema import MIGRATIONS, create_schema, drop_schema, known_tables
@@ -274,6 +274,7 @@ def to_postgres(path: str, url: str) -> None:
         with database.atomic():
             for resource in resources.searchable():
                 search.refresh(resource.model)
+            stamp.restamp()  # as any write gives it: the service keeps answers under it
         database.execute_sql("ANALYZE")
         database.close_all()
 
