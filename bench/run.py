@@ -466,7 +466,8 @@ def memory_report(points: list[tuple[int, list[float], list[float]]]) -> str:
         "| requests so far | each worker's RSS, MB |",
         "|---:|---|",
     ]
-    shown = points[:: max(1, len(points) // 10)] + points[-1:]  # ten or so, and the last
+    step = max(1, len(points) // 10)  # ten rows or so, and always the last
+    shown = points[-1::-step][::-1]
     lines += [f"| {done:,} | {', '.join(f'{mb:.0f}' for mb in rss)} |" for done, rss, _ in shown]
     growth = max(b - a for a, b in zip(first[1], last[1], strict=False))
     lines += [
