@@ -2,32 +2,56 @@
 doubled, and every request sent with an Idempotency-Key retryable once it is back."""
 
 import json
+import os
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
 
 from api import create_app
 from models.db import database
-from models.schema import drop_schema
-from tests.conftest import POSTGRES_URL, served_on
+from tests.conftest import served_on
+from tests.helpers import free_port
 
 WRITERS = 4  # half of them send an Idempotency-Key
 DOWN_SECONDS = 3
 
 
-def pg_ctlcluster(*action: str) -> None:
-    """Run `action` on the PostgreSQL cluster TEST_DATABASE_URL names (by its port)."""
-    port = str(urlsplit(POSTGRES_URL).port or 5432)
-    listed = subprocess.run(["pg_lsclusters", "-h"], check=True, capture_output=True, text=True)
-    version, name = next(c.split()[:2] for c in listed.stdout.splitlines() if c.split()[2] == port)
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, name, *action]
-    subprocess.run(command, check=True, capture_output=True, timeout=600)
+class Cluster:
+    """A PostgreSQL cluster of the test's own (Debian's postgresql-common, as root), on a free
+    port, removed afterwards: stopping it stops no other test's server, so the rest of the
+    suite runs beside this test."""
+
+    def __init__(self):
+        listed = subprocess.run(["pg_lsclusters", "-h"], check=True, capture_output=True, text=True)
+        self.version = listed.stdout.split()[0]  # the version the machine's own cluster runs
+        self.name = f"faults{os.getpid()}"
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def create(self) -> None:
+        self.remove()  # one left by a run that was killed
+        self._run("pg_createcluster", self.version, self.name, "--port", str(self.port))
+        # Trust on loopback, as the machine's own cluster has it for the tests.
+        hba = f"/etc/postgresql/{self.version}/{self.name}/pg_hba.conf"
+        with open(hba, "w") as rules:
+            rules.write("local all all trust\nhost all all 127.0.0.1/32 trust\n")
+        self.ctl("start")
+
+    def ctl(self, *action: str) -> None:
+        self._run("pg_ctlcluster", "--skip-systemctl-redirect", self.version, self.name, *action)
+
+    def remove(self) -> None:
+        listed = subprocess.run(["pg_lsclusters", "-h"], check=True, capture_output=True, text=True)
+        if any(line.split()[1] == self.name for line in listed.stdout.splitlines()):
+            self._run("pg_dropcluster", "--stop", self.version, self.name)
+
+    @staticmethod
+    def _run(*command: str) -> None:
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
 
 
 def send(url: str, body: dict, headers: dict) -> tuple[int, dict, dict]:
@@ -81,35 +105,35 @@ class Writer(threading.Thread):
 
 
 @pytest.fixture
-def server(tmp_path):
-    if not POSTGRES_URL:
-        pytest.fail("the fault suite needs TEST_DATABASE_URL (PostgreSQL)")
-    empty = create_app({"DATABASE_URL": POSTGRES_URL})
-    with empty.app_context():
-        drop_schema()
-    database.close_all()
-    # Write out what the suite before left dirty now: a fast shutdown checkpoints, and on a
-    # slow disk that took minutes, which belong to no outage the service should see.
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as connection:
-        connection.execute("CHECKPOINT")
-    with served_on(POSTGRES_URL, tmp_path) as server:
+def cluster():
+    cluster = Cluster()
+    cluster.create()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def server(cluster, tmp_path):
+    with served_on(cluster.url, tmp_path) as server:
         yield server
 
 
 def test_a_restart_under_write_load_loses_nothing_and_needs_no_restart_of_the_service(
-    server, record_property
+    cluster, server, record_property
 ):
     stop = threading.Event()
     writers = [Writer(server, n, keyed=n % 2 == 0, stop=stop) for n in range(WRITERS)]
     for writer in writers:
         writer.start()
     time.sleep(2)
-    pg_ctlcluster("stop", "-m", "fast")
+    cluster.ctl("stop", "-m", "fast")
     down_at = time.monotonic()
     try:
         time.sleep(DOWN_SECONDS)
     finally:
-        pg_ctlcluster("start")
+        cluster.ctl("start")
     up_at = time.monotonic()
     time.sleep(5)
     stop.set()
