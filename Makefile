@@ -19,8 +19,10 @@ $(VENV)/.dev: $(BIN)/industry-facts
 serve: $(BIN)/industry-facts
 	PORT=$(PORT) $(BIN)/industry-facts serve
 
+# Everything, over one pytest-xdist worker per core (four at most: each holds its own seeded
+# databases and servers); loadgroup keeps a group's tests (the hostile matrix) on one worker.
 test: $(VENV)/.dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --maxprocesses 4 --dist loadgroup
 
 # The suite on SQLite without the slow suites (gunicorn, chromium, faults, thousands of
 # requests; pytest -m slow runs them): for the edit-test loop, in under 3 minutes. One
