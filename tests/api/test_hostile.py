@@ -36,7 +36,7 @@ from tests.api.hostile_corpus import (
     representatives,
     sample,
 )
-from tests.conftest import BACKENDS, backend_url, make_key, seeded_app
+from tests.conftest import backend_url, make_key, seeded_app
 
 WRITES = {"post", "put", "patch", "delete"}
 COLLECTIONS = ("sources", "indicators", "segments", "events", "statistics", "targets")
@@ -69,11 +69,17 @@ RELATED = {
 # What the matrix sent, per backend: printed and written out by the last test.
 SENT: dict[str, Counter] = {}
 # The matrix is one sequence per backend, in one process: its last test counts what the
-# others sent. Under pytest-xdist's --dist loadgroup (.ci/run) one worker runs the module.
-pytestmark = pytest.mark.xdist_group("hostile")
+# others sent. Under pytest-xdist's --dist loadgroup (make test) one worker runs each
+# backend's sequence, beside the other's.
+ON_ONE_WORKER = [
+    pytest.param("sqlite", marks=pytest.mark.xdist_group("hostile-sqlite")),
+    pytest.param(
+        "postgresql", marks=[pytest.mark.postgres, pytest.mark.xdist_group("hostile-postgresql")]
+    ),
+]
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+@pytest.fixture(scope="module", params=ON_ONE_WORKER)
 def backend(request, tmp_path_factory):
     """One seeded app per backend for the whole module: the matrix resets nothing between
     requests, it checks what each one changed."""
