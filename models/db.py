@@ -5,7 +5,7 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import date, datetime
 from functools import lru_cache, reduce
@@ -171,7 +171,10 @@ def open_database(url: str, pool: dict[str, Any] | None = None) -> Any:
     if scheme.startswith("sqlite"):
         path = rest.removeprefix("/")
         if path and path != ":memory:":
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            # A folder that cannot be made is left for the first connection to report, in
+            # the words SQLite has for any file it cannot open.
+            with suppress(OSError):
+                os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         options = options | SQLITE_OPTIONS
     db = connect(f"{scheme.removesuffix('+pool')}+pool://{rest}", **options)
     if isinstance(db, SqliteDatabase):

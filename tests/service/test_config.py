@@ -235,6 +235,19 @@ def test_a_database_that_does_not_exist_stops_the_command_in_one_line(command):
     assert done.stdout == ""
 
 
+@pytest.mark.parametrize("command", [["serve"], ["db", "status"], ["seed"]])
+def test_a_sqlite_file_whose_folder_cannot_be_made_stops_the_command_in_one_line(command):
+    url = "sqlite:////proc/industry-facts/facts.sqlite3"  # no folder can be made in /proc
+    env = _environment(DATABASE_URL=url, PORT=str(free_port()))
+    done = subprocess.run(
+        [CONSOLE_SCRIPT, *command], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"Error: DATABASE_URL={url!r}: unable to open database file"
+    ]
+
+
 def test_a_database_server_that_does_not_answer_stops_the_command_in_one_line():
     url = f"postgresql://facts:hunter2@127.0.0.1:{free_port()}/facts"  # nothing listens there
     done = subprocess.run(
