@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from flask import Flask, current_app, request
 
-from models import stamp
+from models import history, stamp
 
 # The most bytes of answers a process keeps, the least recently read going first; a larger
 # answer (a page of a thousand records) is built each time rather than crowd out many.
@@ -74,13 +74,14 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
 
     The stamp is read before the view reads anything: an answer kept under it was read from
     the data as it then stood, or later, and a write ends it. A read as of an instant is
-    never kept: the instant, not the stamp, says what it reads.
+    kept alike: the data and the instant say what it reads, and the data changes only by a
+    write, which restamps it (a restore and a migration too).
     """
 
     @wraps(view)
     def answer(*args: Any, **kwargs: Any) -> Any:
-        now = None if "as_of" in request.args else stamp.current()
-        if now is None:  # a read of the past, or no write has stamped the data yet
+        now = stamp.current()
+        if now is None:  # no write has stamped the data yet
             return view(*args, **kwargs)
         answers: Answers = current_app.extensions["answers"]
         key = _request_key()
@@ -99,10 +100,13 @@ def cached(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _request_key() -> tuple[Any, ...]:
     # Everything a cached view's answer depends on besides the data: its address (links are
-    # built from it, the landing page's from the host too), its query, the format Accept asks
-    # for, and the ETags If-None-Match holds (a 304 is kept as a 200 is).
+    # built from it, the landing page's from the host too), its query (as_of included), the
+    # format Accept asks for, and the ETags If-None-Match holds (a 304 is kept as a 200 is).
+    # And whether it reads the past: an instant still to come is read as now (api/as_of.py),
+    # and once it has passed, from the history, which searches and ranks otherwise.
     headers = request.headers
     return (
+        history.reading_the_past(),
         request.scheme,
         request.host,
         request.script_root,

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -84,6 +85,9 @@ SQLITE_OPTIONS = {
 sqlite3.register_adapter(datetime, str)
 
 
+# Statements that may be sent twice: a read changes nothing. (A WITH clause may write, so a
+# read under one, as of an instant, is checked first; a transaction's reads follow its BEGIN.)
+READS = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 # Any constant: the transaction-level advisory lock PostgreSQL's writers take turns on.
 WRITERS_LOCK = 7_220_331
 # How long a write whose COMMIT lost its connection waits for the server to say whether it
@@ -106,8 +110,28 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # pla
     feed). Reads take no part in it: they run outside transactions.
     """
 
+    # A connection handed out by the pool is not asked whether it still works (playhouse's
+    # check sends SELECT 1 each time, a round trip as long as a cached read's own query):
+    # its first statement finds out. A connection that proves lost then, as every pooled one
+    # is after the server restarted, is dropped and the statement sent once on a new one,
+    # where running it twice is harmless: BEGIN, or a read. Any other first statement is
+    # preceded by the check, as before.
+
+    def _is_closed(self, conn: Any) -> bool:
+        return bool(conn.closed)  # what the driver knows without asking the server
+
+    def execute_sql(self, sql: str, params: Any = None) -> Any:
+        run = super().execute_sql
+        if not self.is_closed():
+            return run(sql, params)
+        return self._first_statement(lambda: run(sql, params), again=READS.match(sql) is not None)
+
     def begin(self, *args: Any, **kwargs: Any) -> None:
-        super().begin(*args, **kwargs)
+        started = super().begin
+        if self.is_closed():
+            self._first_statement(lambda: started(*args, **kwargs), again=True)
+        else:
+            started(*args, **kwargs)
         turn = "SELECT pg_advisory_xact_lock(%s), pg_current_xact_id()::text"
         self._state.transaction_id = self.execute_sql(turn, (WRITERS_LOCK,)).fetchone()[1]
 
@@ -124,6 +148,24 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # pla
         except (OperationalError, InterfaceError):
             if self._outcome(self._state.transaction_id) != "committed":
                 raise
+
+    def _first_statement(self, run: Callable[[], Any], again: bool) -> Any:
+        """`run()`, the first statement on a connection taken from the pool unchecked; sent
+        once more on a new connection where that one proves lost and `again` allows."""
+        self.connect()
+        if not again and self._adapter.is_connection_closed(self._state.conn):
+            self._replace_connection()
+        try:
+            return run()
+        except (OperationalError, InterfaceError):
+            if not again or not self._state.conn.broken:
+                raise
+        self._replace_connection()
+        return run()
+
+    def _replace_connection(self) -> None:
+        self.close()  # the pool drops a connection it cannot reuse (its status is unknown)
+        self.connect()
 
     def _outcome(self, transaction_id: str) -> str | None:
         """'committed' or 'aborted' for a transaction of this server, or None where the

@@ -6,7 +6,8 @@ from models.db import database
 from models.tables import DataStamp
 
 # Raw SQL, alike on both backends: it runs once per cached read, where peewee would cost more
-# than the query.
+# than the query. Run with execute_sql, it is never put under a read's preamble (models/db.py):
+# a read as of an instant reads the stamp of today, which says whether anything changed since.
 CURRENT = f'SELECT "value" FROM "{DataStamp._meta.table_name}"'
 
 

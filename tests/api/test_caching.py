@@ -3,18 +3,23 @@
 import json
 import re
 import urllib.request
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import CliRunner
 
+from api import as_of
 from api.caching import Answer, Answers
-from models import resources, schema
+from models import records, resources, schema
 from models.db import database
 from service.cli import main
+from tests.api.test_as_of import moment
 from tests.api.test_imports import DOCUMENT
 from tests.conftest import BACKENDS, backend_url, copy_seeded_sqlite, seeded_app, served_on
 
+FUTURE = "2999-01-01T00:00:00Z"  # an instant still to come, which is read as now
 SERIES = "/v1/series?indicator=vehicle_exports&region=CN&segment=total&transform=yoy_pct"
 NEW_STATISTIC = {  # the year before the seed's total, which its stated change compares with
     "indicator": "vehicle_exports",
@@ -113,10 +118,53 @@ def test_every_cached_read_answers_with_what_a_write_left(
         assert {"/v1/statistics/1", SERIES} <= changed
 
 
-def test_a_read_as_of_an_instant_is_never_kept(app, client):
-    client.get("/v1/statistics/1?as_of=2020-01-01T00:00:00Z")
-    client.get("/v1/statistics?as_of=2020-01-01T00:00:00Z")
-    assert len(app.extensions["answers"]) == 0
+class Clock:
+    """In place of a module's `datetime`, whose now() it alone uses: a clock showing `at`."""
+
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def now(self, tz=None) -> datetime:
+        return self.at.astimezone(tz)
+
+
+def value_as_of(client, instant: str) -> int:
+    response = client.get("/v1/statistics/1", query_string={"as_of": instant})
+    assert response.status_code == 200, response.json
+    return response.json["value"]
+
+
+def test_a_read_as_of_an_instant_still_to_come_is_kept_until_a_write(app, client, anonymous):
+    # Read as of now: a write, today, changes what it reads.
+    assert value_as_of(anonymous, FUTURE) == value_as_of(anonymous, FUTURE) == 1420000
+    assert len(app.extensions["answers"]) == 1
+    update(client, None, None)
+    assert value_as_of(anonymous, FUTURE) == 1420001
+
+
+def test_a_read_as_of_a_past_instant_is_kept_until_a_write_dated_by_then(
+    app, client, anonymous, monkeypatch
+):
+    past = moment()
+    assert value_as_of(anonymous, past) == value_as_of(anonymous, past) == 1420000
+    assert len(app.extensions["answers"]) == 1
+    # A write whose revision is dated by then: as a server whose clock is behind makes one.
+    monkeypatch.setattr(records, "datetime", Clock(datetime.fromisoformat(past)))
+    update(client, None, None)
+    assert value_as_of(anonymous, past) == 1420001
+
+
+def test_an_instant_still_to_come_is_read_again_once_it_has_passed(app, anonymous, monkeypatch):
+    soon = datetime.now(UTC) + timedelta(hours=1)
+    url = f"/v1/statistics?q=passenger&as_of={quote(soon.isoformat())}"
+    now = anonymous.get(url)
+    assert now.status_code == 200 and anonymous.get(url).data == now.data
+    assert len(app.extensions["answers"]) == 1
+    # Read from the history now, which searches and ranks otherwise: not the answer kept.
+    monkeypatch.setattr(as_of, "datetime", Clock(soon + timedelta(seconds=1)))
+    then = anonymous.get(url)
+    assert sorted(item["id"] for item in then.json) == sorted(item["id"] for item in now.json)
+    assert now.json and len(app.extensions["answers"]) == 2
 
 
 def test_an_error_is_not_kept_and_a_304_is(app, client):
@@ -158,12 +206,19 @@ def two_workers(request, tmp_path):
 
 def test_a_write_through_one_worker_ends_what_both_workers_kept(two_workers):
     url = f"{two_workers.url}/v1/statistics/1"
-    # A connection a request, until both workers have answered it, and so kept the answer.
+    # Today's, and as of an instant still to come: read as now, and kept alike.
+    paths = ["/v1/statistics/1", f"/v1/statistics/1?as_of={FUTURE}"]
+
+    def both_kept() -> bool:
+        answered = [workers_that_answered(two_workers, f"GET {path} 200") for path in paths]
+        return all(len(workers) == 2 for workers in answered)
+
+    # A connection a request, until both workers have answered each, and so kept the answer.
     for _ in range(200):
-        assert http_get(url)["value"] == 1420000
-        if len(workers_that_answered(two_workers, "GET /v1/statistics/1 200")) == 2:
+        assert {http_get(two_workers.url + path)["value"] for path in paths} == {1420000}
+        if both_kept():
             break
-    assert len(workers_that_answered(two_workers, "GET /v1/statistics/1 200")) == 2
+    assert both_kept()
     patched = urllib.request.Request(
         url,
         json.dumps({"value": 1420001}).encode(),
@@ -176,7 +231,7 @@ def test_a_write_through_one_worker_ends_what_both_workers_kept(two_workers):
     )
     with urllib.request.urlopen(patched, timeout=30) as response:
         assert response.status == 200
-    assert {http_get(url)["value"] for _ in range(40)} == {1420001}
+    assert {http_get(two_workers.url + path)["value"] for path in paths * 40} == {1420001}
 
 
 def http_get(url: str) -> dict:

@@ -14,7 +14,7 @@ import pytest
 from peewee import OperationalError, PeeweeException
 
 from api import importing
-from models import db, records
+from models import db, records, stamp
 from models.db import (
     FULL,
     SQLITE_OPTIONS,
@@ -28,6 +28,7 @@ from models.db import (
     is_sqlite,
     one_of,
 )
+from models.stamp import CURRENT
 from models.tables import Event, Revision, Segment, Source, Statistic, Target
 from tests.conftest import BACKENDS, backend_url, seeded_app
 from tests.helpers import statistics_csv
@@ -281,3 +282,53 @@ def test_a_commit_whose_server_stays_away_fails_once_the_wait_is_over(app, monke
 
 def _refused(self):
     raise psycopg.OperationalError("connection refused")
+
+
+# -- a pooled connection lost while it waited (PostgreSQL) ---------------------------------
+
+
+def _read(url: str):
+    return stamp.current()
+
+
+def _write(url: str):
+    return _create_source(url)
+
+
+def _other_statement(url: str):
+    # Neither a read nor a BEGIN: sending it twice might not be harmless.
+    return database.execute_sql("UPDATE source SET url = url WHERE id = 0")
+
+
+@ON_POSTGRESQL
+@pytest.mark.parametrize("first", [_read, _write, _other_statement])
+def test_a_pooled_connection_lost_while_it_waited_is_replaced_at_its_first_statement(
+    app, database_url, first
+):
+    with app.app_context():
+        lost = database.connection().info.backend_pid
+        database.close()  # back to the pool, as at the end of a request
+        with psycopg.connect(database_url, autocommit=True) as other:
+            # What a restart of the server does to every connection.
+            other.execute("SELECT pg_terminate_backend(%s)", [lost])
+        first("https://example.org/replaced")
+        assert database.connection().info.backend_pid != lost
+
+
+@ON_POSTGRESQL
+def test_a_read_takes_a_pooled_connection_without_asking_the_server_first(app, monkeypatch):
+    with app.app_context():
+        database.execute_sql("SELECT 1")
+        database.close()
+        sent = []
+        monkeypatch.setattr(psycopg.Cursor, "execute", _counting(psycopg.Cursor.execute, sent))
+        stamp.current()
+        assert sent == [CURRENT]  # the read alone: no SELECT 1 before it
+
+
+def _counting(execute, sent: list):
+    def counted(cursor, query, *args, **kwargs):
+        sent.append(query)
+        return execute(cursor, query, *args, **kwargs)
+
+    return counted
