@@ -697,45 +697,41 @@ def _patch_copy(source: Path, backend: str, kind: str) -> str:
 
 
 def one_client(bases: dict[str, str], key: dict[str, str], last: int) -> dict:
-    """One client, one keep-alive connection per server, sending PATCHes one after another
-    (so that none waits behind another): ROUNDS rounds of PATCHES a server, the servers
-    alternated and their order swapped each round. Each server's median over the rounds of
-    a round's p50 and of its mean latency, and its failed requests."""
+    """One client, one keep-alive connection per server, sending PATCHes one after another,
+    so that none waits behind another: ROUNDS rounds of PATCHES pairs, a pair being the same
+    PATCH sent to each server in turn, the first of each pair alternating, so that both meet
+    the same load from neighbours. Each server's median over the rounds of a round's p50 and
+    of its mean latency, and its failed requests."""
     clients = {kind: load.Client(base, key[kind]) for kind, base in bases.items()}
     chooser = random.Random(0)  # the same statistics in every run
+    kinds = list(clients)
+    failures = dict.fromkeys(kinds, 0)
 
-    def patch(kind: str, count: int) -> tuple[list[float], int]:
-        seconds, failed = [], 0
-        for _ in range(count):
+    def pairs(count: int) -> dict[str, list[float]]:
+        seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for n in range(count):
             path = f"/v1/statistics/{chooser.randint(data.SEED_STATISTICS + 1, last)}"
             body = {"quote": f"revised {chooser.randrange(1_000_000)}"}  # its search text too
-            started = time.perf_counter()
-            status, _, _ = clients[kind].call("PATCH", path, body, **{"If-Match": "*"})
-            seconds.append(time.perf_counter() - started)
-            failed += status != 200
-        return seconds, failed
+            for kind in kinds[:: 1 if n % 2 == 0 else -1]:
+                started = time.perf_counter()
+                status, _, _ = clients[kind].call("PATCH", path, body, **{"If-Match": "*"})
+                seconds[kind].append(time.perf_counter() - started)
+                failures[kind] += status != 200
+        return seconds
 
-    for kind in clients:
-        patch(kind, max(1, PATCHES // 10))  # warm-up: connections, caches, prepared statements
-    p50s, means = {k: [] for k in clients}, {k: [] for k in clients}
-    failures = dict.fromkeys(clients, 0)
-    for round_ in range(ROUNDS):
-        for kind in list(clients)[:: 1 if round_ % 2 == 0 else -1]:
-            # The server has closed a connection left idle during the other's round: a new
-            # one, opened by a PATCH that is not counted.
-            clients[kind].connection.close()
-            failures[kind] += patch(kind, 1)[1]
-            seconds, failed = patch(kind, PATCHES)
+    pairs(max(1, PATCHES // 10))  # warm-up: connections, caches, prepared statements
+    p50s, means = {kind: [] for kind in kinds}, {kind: [] for kind in kinds}
+    for _ in range(ROUNDS):
+        for kind, seconds in pairs(PATCHES).items():
             p50s[kind].append(statistics.median(seconds) * 1000)
             means[kind].append(statistics.fmean(seconds) * 1000)
-            failures[kind] += failed
     return {
         kind: {
             "p50_ms": statistics.median(p50s[kind]),
             "mean_ms": statistics.median(means[kind]),
             "failed": failures[kind],
         }
-        for kind in clients
+        for kind in kinds
     }
 
 
@@ -854,9 +850,10 @@ def patch_report(patched: dict) -> str:
         "One client: a single keep-alive connection to each server, sending each PATCH when "
         "the one before is answered, so that no PATCH waits for another and the figures are "
         "the cost of one PATCH. Latency as the client sees it, from sending the request to "
-        f"reading the whole answer. {ROUNDS} rounds of {PATCHES} PATCHes to each server, the "
-        "servers alternated and their order swapped each round, after a warm-up; the figures "
-        "are the medians over the rounds of each round's p50 and mean.",
+        f"reading the whole answer. {ROUNDS} rounds of {PATCHES} pairs after a warm-up; a "
+        "pair is the same PATCH sent to one server, then to the other, which goes first "
+        "alternating from pair to pair, so that both meet the same load from neighbours. The "
+        "figures are the medians over the rounds of each round's p50 and mean.",
         "",
         "| backend | p50 ms without | p50 ms with | mean ms without | mean ms with "
         "| p50 ratio | mean ratio |",
