@@ -11,6 +11,7 @@ minutes apart on the same machine, which is what they are for.
 import json
 import os
 import platform
+import random
 import shutil
 import socket
 import sqlite3
@@ -66,8 +67,13 @@ POSTGRES_IMPORT_ROWS = int(os.environ.get("BENCH_POSTGRES_IMPORT_ROWS", "100000"
 POSTS_PER_WRITER = int(os.environ.get("BENCH_POSTS", "200"))  # POSTs, with and without history
 MIXED_REQUESTS = int(os.environ.get("BENCH_MIXED_REQUESTS", "100000"))  # for the memory figure
 POSTED_ROWS = int(os.environ.get("BENCH_POSTED_ROWS", "100000"))
-# Which parts to run: reads at two sizes, history, writes under load, and import.
-PARTS = os.environ.get("BENCH_PARTS", "reads,inprocess,history,writes,memory,import").split(",")
+# PATCHes per side in each round of the one-client PATCH measurement.
+PATCHES = int(os.environ.get("BENCH_PATCHES", "200"))
+# Which parts to run: reads at two sizes, history, PATCH with and without history, writes
+# under load, and import.
+PARTS = os.environ.get("BENCH_PARTS", "reads,inprocess,history,patch,writes,memory,import").split(
+    ","
+)
 # Where the report is written: a run of every part is what bench/RESULTS.md records.
 RESULTS = Path(os.environ.get("BENCH_RESULTS", ROOT / "bench" / "RESULTS.md"))
 
@@ -256,10 +262,12 @@ def main() -> int:
         print("make bench needs wrk: sudo apt-get install wrk", file=sys.stderr)
         return 1
     chosen, plans = {}, {}
-    for size in SIZES:
-        with create_app_for(database_for(size)):
-            chosen[size] = scenarios(size)
-            plans[size] = {name: [plan(q) for q in qs] for name, (_, qs) in chosen[size].items()}
+    # Only the reads need every size's database; the PATCH part needs the smallest alone.
+    if {"reads", "inprocess", "history", "memory"} & set(PARTS):
+        for size in SIZES:
+            with create_app_for(database_for(size)):
+                chosen[size] = scenarios(size)
+                plans[size] = {n: [plan(q) for q in qs] for n, (_, qs) in chosen[size].items()}
     sections = [header()]
     if "reads" in PARTS:
         sections.append(reads_report(chosen, plans))
@@ -269,6 +277,8 @@ def main() -> int:
         sections.append(inprocess.report(f"sqlite:///{database_for(SIZES[0])}", paths))
     if "history" in PARTS:
         sections.append(history_report(*measure_history(chosen[SIZES[-1]])))
+    if "patch" in PARTS:
+        sections.append(patch_report(measure_patch()))
     if "writes" in PARTS:
         sections.append(writes_report(measure_writes()))
     if "memory" in PARTS:
@@ -618,9 +628,9 @@ def import_floor(rows: list[tuple]) -> float:
 
 
 def measure_history(chosen: dict) -> tuple[dict, dict, dict]:
-    """Reads with history against reads without it, reads as of AS_OF against today's, and
-    writes with revisions against writes without, each pair measured interleaved."""
-    large, small = SIZES[-1], SIZES[0]
+    """Reads with history against reads without it, and reads as of AS_OF against today's,
+    each pair measured interleaved; and the plans of the reads as of AS_OF."""
+    large = SIZES[-1]
     path = database_for(large, with_history=True)
     with create_app_for(path):
         with history.as_of(datetime.fromisoformat(AS_OF)):
@@ -635,27 +645,107 @@ def measure_history(chosen: dict) -> tuple[dict, dict, dict]:
             past[name] = measure(
                 {"today": kept + url, "as of": f"{kept}{url}{joiner}as_of={AS_OF}"}
             )
-    # Writes change their database, so each server writes to a fresh copy of the small one.
-    copies, key = {}, {}
-    for kind in ("with", "without"):
-        copies[kind] = DATA / f"writes-{kind}.sqlite3"
-        shutil.copy(database_for(small, with_history=True), copies[kind])
-        with create_app_for(copies[kind]):
-            create_schema()  # a database cached from an older version may lack a table
-            key[kind] = keys.create("bench", "write")[1]
-    print("measuring writes ...", file=sys.stderr, flush=True)
+    return reads, past, plans
+
+
+def measure_patch() -> dict:
+    """PATCH /v1/statistics/{id} with history against the same service with its revision and
+    history writes switched off, each on a fresh copy of the smallest database with history:
+    one client sending PATCHes one after another on both backends, then wrk's CONNECTIONS
+    connections on SQLite."""
+    small = SIZES[0]
+    source = database_for(small, with_history=True)
     last = small + data.SEED_STATISTICS
-    with (
-        served(copies["with"]) as writes,
-        served(copies["without"], "bench.without_history:app") as bare_writes,
-    ):
-        written = measure(
-            {"without": (bare_writes, last, key["without"]), "with": (writes, last, key["with"])}
-        )
-    for copy in copies.values():
+    results = {}
+    for backend in ("SQLite", "PostgreSQL"):
+        print(f"measuring PATCH with and without history on {backend} ...", file=sys.stderr)
+        urls, key = {}, {}
+        for kind in ("without", "with"):
+            urls[kind] = _patch_copy(source, backend, kind)
+            with create_app_for_url(urls[kind]):
+                create_schema()  # a database cached from an older version may lack a table
+                key[kind] = keys.create("bench", "write")[1]
+        with (
+            gunicorn("bench.without_history:app", {"DATABASE_URL": urls["without"]}) as bare,
+            gunicorn("api:create_app()", {"DATABASE_URL": urls["with"]}) as kept,
+        ):
+            bases = {"without": bare, "with": kept}
+            results[backend] = one_client(bases, key, last)
+            if backend == "SQLite":
+                results["wrk"] = measure({k: (base, last, key[k]) for k, base in bases.items()})
+        for copy in (DATA / f"patch-{kind}.sqlite3" for kind in urls):
+            for stale in DATA.glob(f"{copy.name}*"):
+                stale.unlink()
+    return results
+
+
+def _patch_copy(source: Path, backend: str, kind: str) -> str:
+    """The URL of a fresh copy of the SQLite database at `source` on `backend`."""
+    if backend == "SQLite":
+        copy = DATA / f"patch-{kind}.sqlite3"
         for stale in DATA.glob(f"{copy.name}*"):
             stale.unlink()
-    return reads, past, {"PATCH /statistics/{id}": written, "plans": plans}
+        # SQLite's backup, not a copy of the file: a copy would miss what the write-ahead
+        # log still holds.
+        with sqlite3.connect(source) as original, sqlite3.connect(copy) as target:
+            original.backup(target)
+        return f"sqlite:///{copy}"
+    url = f"{BENCH_POSTGRES.rsplit('/', 1)[0]}/bench_patch_{kind}"
+    _create_postgres_database(url)
+    data.to_postgres(str(source), url)
+    return url
+
+
+def one_client(bases: dict[str, Server], key: dict[str, str], last: int) -> dict:
+    """One client, one keep-alive connection per server, sending PATCHes one after another,
+    so that none waits behind another: ROUNDS rounds of PATCHES pairs, a pair being the same
+    PATCH sent to each server in turn, the first of each pair alternating, so that both meet
+    the same load from neighbours. Each server's median over the rounds of a round's p50 and
+    mean latency and of the CPU time its processes spent per PATCH, and its failed requests."""
+    clients = {kind: load.Client(base, key[kind]) for kind, base in bases.items()}
+    chooser = random.Random(0)  # the same statistics in every run
+    kinds = list(clients)
+    failures = dict.fromkeys(kinds, 0)
+
+    def pairs(count: int) -> dict[str, list[float]]:
+        seconds: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for n in range(count):
+            path = f"/v1/statistics/{chooser.randint(data.SEED_STATISTICS + 1, last)}"
+            body = {"quote": f"revised {chooser.randrange(1_000_000)}"}  # its search text too
+            for kind in kinds[:: 1 if n % 2 == 0 else -1]:
+                started = time.perf_counter()
+                status, _, _ = clients[kind].call("PATCH", path, body, **{"If-Match": "*"})
+                seconds[kind].append(time.perf_counter() - started)
+                failures[kind] += status != 200
+        return seconds
+
+    pairs(max(1, PATCHES // 10))  # warm-up: connections, caches, prepared statements
+    p50s, means, cpus = ({kind: [] for kind in kinds} for _ in range(3))
+    for _ in range(ROUNDS):
+        spent = {kind: _cpu_seconds(bases[kind].pid) for kind in kinds}
+        for kind, seconds in pairs(PATCHES).items():
+            p50s[kind].append(statistics.median(seconds) * 1000)
+            means[kind].append(statistics.fmean(seconds) * 1000)
+            cpus[kind].append((_cpu_seconds(bases[kind].pid) - spent[kind]) / PATCHES * 1000)
+    return {
+        kind: {
+            "p50_ms": statistics.median(p50s[kind]),
+            "mean_ms": statistics.median(means[kind]),
+            "cpu_ms": statistics.median(cpus[kind]),
+            "failed": failures[kind],
+        }
+        for kind in kinds
+    }
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time, user and system, spent so far by a gunicorn master and its workers."""
+    ticks = 0
+    for process in (pid, *_children(pid)):
+        with open(f"/proc/{process}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()  # after the command's name
+        ticks += int(fields[11]) + int(fields[12])  # utime and stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def create_app_for(path: Path):
@@ -728,9 +818,8 @@ def report(results: dict, plans: dict) -> str:
     return "\n".join(lines)
 
 
-def history_report(reads: dict, past: dict, writes: dict) -> str:
-    large, small = SIZES[-1], SIZES[0]
-    plans = writes.pop("plans")
+def history_report(reads: dict, past: dict, plans: dict) -> str:
+    large = SIZES[-1]
     lines = [
         "## History",
         "",
@@ -752,21 +841,67 @@ def history_report(reads: dict, past: dict, writes: dict) -> str:
         "|---|---:|---:|---:|---:|---:|",
     ]
     lines += _pairs(past, "today", "as of")
-    lines += [
-        "",
-        f"Writes, each to a fresh copy of the {small:,}-statistic database with history; "
-        "without = the same service with its revision and history writes switched off "
-        "(bench/without_history.py):",
-        "",
-        "| scenario | p50 ms without | p50 ms with | req/s without | req/s with | p50 ratio |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    lines += _pairs(writes, "without", "with")
     lines += ["", f"Query plans as of {AS_OF} at {large:,} statistics:", ""]
     for name, queries in plans.items():
         lines.append(f"- {name}:")
         for steps in queries:
             lines += [f"    - {step}" for step in steps]
+    return "\n".join(lines)
+
+
+def patch_report(patched: dict) -> str:
+    small = SIZES[0]
+    lines = [
+        "## PATCH with and without history",
+        "",
+        f"`PATCH /v1/statistics/{{id}}` giving a random synthetic statistic a new quote (so its "
+        f"search document changes too), with `If-Match: *`. Each server writes to its own fresh "
+        f"copy of the {small:,}-statistic database with history, served by gunicorn (2 workers "
+        "x 4 threads); without = the same service with its revision and history writes "
+        "switched off (bench/without_history.py).",
+        "",
+        "One client: a single keep-alive connection to each server, sending each PATCH when "
+        "the one before is answered, so that no PATCH waits for another and the figures are "
+        "the cost of one PATCH. Latency as the client sees it, from sending the request to "
+        f"reading the whole answer. {ROUNDS} rounds of {PATCHES} pairs after a warm-up; a "
+        "pair is the same PATCH sent to one server, then to the other, which goes first "
+        "alternating from pair to pair, so that both meet the same load from neighbours. The "
+        "figures are the medians over the rounds of each round's p50 and mean, and of the CPU "
+        "time, user and system, that the server's processes spent per PATCH (the service's "
+        "own work, with SQLite's; not PostgreSQL's): the steadiest figure on a busy machine, "
+        "where latency also holds waits for the disk and for other processes.",
+        "",
+        "| backend | p50 ms without | p50 ms with | mean ms without | mean ms with "
+        "| p50 ratio | mean ratio | CPU ms without | CPU ms with | CPU ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for backend in ("SQLite", "PostgreSQL"):
+        a, b = patched[backend]["without"], patched[backend]["with"]
+        failed = a["failed"] + b["failed"]
+        label = f"{backend} (FAILED REQUESTS: {failed})" if failed else backend
+        lines.append(
+            f"| {label} | {a['p50_ms']:.2f} | {b['p50_ms']:.2f} | {a['mean_ms']:.2f} "
+            f"| {b['mean_ms']:.2f} | {b['p50_ms'] / a['p50_ms']:.2f} "
+            f"| {b['mean_ms'] / a['mean_ms']:.2f} | {a['cpu_ms']:.2f} | {b['cpu_ms']:.2f} "
+            f"| {b['cpu_ms'] / a['cpu_ms']:.2f} |"
+        )
+    lines += [
+        "",
+        "ratio = with history / without (goal: PATCH with history <= 1.3 x the same PATCH "
+        "without).",
+        "",
+        f"For the record, under load: wrk with {CONNECTIONS} connections, PATCHes as above to "
+        f"both servers on SQLite, medians of {ROUNDS} alternated {SECONDS}-second runs. Writes "
+        "take turns for their whole transaction, so most of this p50 is time spent waiting "
+        "behind the other connections' writes, which multiplies any difference in the cost "
+        "of one write:",
+        "",
+        "| scenario | p50 ms without | p50 ms with | req/s without | req/s with | p50 ratio |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += _pairs(
+        {f"PATCH /statistics/{{id}}, {CONNECTIONS} connections": patched["wrk"]}, "without", "with"
+    )
     return "\n".join(lines)
 
 

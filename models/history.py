@@ -35,6 +35,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SqliteDatabase,
     fn,
 )
 
@@ -115,9 +116,12 @@ def keep(model: type[Model], keys: list[Any], at: datetime, change: str) -> None
     versions, which a new record has none of, and copy their new ones, unless deleted."""
     backend: type = type(database.obj)
     for table in (model, *(part for part in HISTORY if KEYS[part] in _owners(part, model))):
-        closing, copying = _keep_sql(table, backend)
-        # Both statements take the instant, then the keys (as `among` passes them).
+        closing, copying, both = _keep_sql(table, backend)
+        # Each statement takes the instant, then the keys (as `among` passes them).
         params = [_INSTANT.db_value(at), key_list(keys)]
+        if change == "update" and both:
+            database.execute_sql(both, params * 2)
+            continue
         if change != "create":
             database.execute_sql(closing, params)
         if change != "delete":
@@ -128,10 +132,11 @@ _INSTANT = DateTimeField()
 
 
 @cache
-def _keep_sql(table: type[Model], backend: type) -> tuple[str, str]:
-    """The SQL that closes the open versions of some of `table`'s records, and the SQL that
-    copies their current ones, for `backend`. Every change runs them; building them anew
-    with peewee each time cost more than running them."""
+def _keep_sql(table: type[Model], backend: type) -> tuple[str, str, str | None]:
+    """The SQL that closes the open versions of some of `table`'s records, the SQL that
+    copies their current ones, and where the backend can, one statement that does both, for
+    `backend`. Every change runs them; building them anew with peewee each time cost more
+    than running them."""
     history, stand_in = HISTORY[table], [0]
     closing = history.update(valid_to=datetime(1, 1, 1)).where(
         among(getattr(history, KEYS[table]), stand_in), history.valid_to.is_null()
@@ -141,7 +146,12 @@ def _keep_sql(table: type[Model], backend: type) -> tuple[str, str]:
     )
     current = current.where(among(getattr(table, KEYS[table]), stand_in))
     copying = history.insert_from(current, _history_fields(table) + [history.valid_from])
-    return closing.sql()[0], copying.sql()[0]
+    closing_sql, copying_sql = closing.sql()[0], copying.sql()[0]
+    if issubclass(backend, SqliteDatabase):  # no UPDATE in a WITH clause
+        return closing_sql, copying_sql, None
+    # An update's two statements as one, a round trip fewer: its parts see the same snapshot,
+    # so the version copied is not among those closed, as when they run one after the other.
+    return closing_sql, copying_sql, f'WITH "closed" AS ({closing_sql}) {copying_sql}'
 
 
 def backfill() -> None:

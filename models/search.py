@@ -86,11 +86,27 @@ def _indexing(model: type[Record], document: Any, backend: type) -> tuple[str, l
 
 def refresh_record(model: type[Record], key: int | str) -> None:
     """Keep the index in step with one record's change, and with the documents that quote it."""
-    if resources.of(model).document:
-        refresh(model, model._meta.primary_key == key)
+    document = resources.of(model).document
+    if document:
+        backend: type = type(database.obj)
+        forgetting, indexing, params = _refreshing(model, document, backend)
+        database.execute_sql(forgetting, [key])
+        database.execute_sql(indexing, [*params, key])
     for quoting in resources.searchable():
         if model in quoting.document_quotes:
             refresh(quoting.model, resources.reference(quoting.model, model) == key)
+
+
+@cache
+def _refreshing(model: type[Record], document: Any, backend: type) -> tuple[str, str, list[Any]]:
+    """The SQL that deletes one record's search document, and the SQL that makes it again
+    with its parameters but the last, the record's key. Every change of a record runs them;
+    built anew with peewee each time, they cost more than running them."""
+    table = index_table(model).bind(database)
+    forgetting = table.delete().where(_key(model) == 0).sql()[0]  # 0: a stand-in for the key
+    documents = document().where(model._meta.primary_key == 0)
+    sql, params = table.insert(documents, columns=[_key(model), table.c.body]).sql()
+    return forgetting, sql, params[:-1]
 
 
 def forget(model: type[Record], key: int | str) -> None:

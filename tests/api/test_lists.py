@@ -174,6 +174,13 @@ def test_search_follows_changes(client):
     assert count(client, "events?q=zephyr") == 1
 
 
+def test_search_forgets_the_words_a_change_removes(client):
+    for quote in ("hydrogen trucks", "fuel cells"):
+        client.patch("/v1/statistics/4", json={"quote": quote}, headers={"If-Match": "*"})
+    assert client.get("/v1/statistics?q=hydrogen").json == []
+    assert [s["id"] for s in client.get("/v1/statistics?q=fuel").json] == [4]
+
+
 def test_search_follows_vocabulary_names(client):
     client.patch(
         "/v1/segments/new_energy_vehicles",
