@@ -1,6 +1,9 @@
 """The data's stamp: a value that every write replaces, which caches of reads are keyed by."""
 
 import secrets
+from functools import cache
+
+from peewee import EXCLUDED
 
 from models.db import database
 from models.tables import DataStamp
@@ -16,10 +19,18 @@ def restamp() -> None:
     write then sees the new stamp, and whoever sees the old stamp saw none of the write."""
     # Random rather than counted: a count starts again when a database is made anew or
     # restored from a backup, and would meet numbers already cached for other data.
-    value = secrets.randbits(63)
-    DataStamp.insert(id=1, value=value).on_conflict(
-        conflict_target=[DataStamp.id], update={DataStamp.value: value}
-    ).execute()
+    backend: type = type(database.obj)
+    database.execute_sql(_restamping(backend), [1, secrets.randbits(63)])
+
+
+@cache
+def _restamping(backend: type) -> str:
+    """The SQL that gives the stamp's row a value (its parameters: the id, the value), for
+    `backend`: every write runs it, and peewee building it each time cost more than that."""
+    query = DataStamp.insert(id=1, value=0).on_conflict(
+        conflict_target=[DataStamp.id], update={DataStamp.value: EXCLUDED.value}
+    )
+    return query.sql()[0]
 
 
 def current() -> int | None:
