@@ -224,12 +224,12 @@ def _insert(
 
 
 def _insert_arrays(model: type[Model], fields: tuple[Field, ...], returning: Field | None) -> Any:
-    arrays = ", ".join(f"%s::{_column_type(field)}[]" for field in fields)
+    arrays = ", ".join(f"%s::{column_type(field)}[]" for field in fields)
     query = model.insert_from(SQL(f"SELECT * FROM unnest({arrays})"), list(fields))
     return query.returning(*([returning] if returning is not None else []))
 
 
-def _column_type(field: Field) -> str:
+def column_type(field: Field) -> str:
     """The PostgreSQL type of `field`'s column, as a cast names it (SERIAL is no type)."""
     target = field.rel_field if isinstance(field, ForeignKeyField) else field
     named = database.obj.get_context_options()["field_types"].get(target.field_type)
