@@ -25,9 +25,12 @@ from models.db import (
     among,
     column_type,
     database,
+    db_columns,
     db_values,
     defaults,
+    in_arrays,
     insert_rows,
+    is_sqlite,
     key_list,
     one_of,
     rendered,
@@ -165,11 +168,20 @@ def find_twins(
         return {}
     columns = [getattr(model, name) for name in fields]
     wanted = list(set(keys))
+    if is_sqlite():
+        # A VALUES list a batch at a time: within SQLite's limit on parameters.
+        batches = [wanted[start : start + BATCH] for start in range(0, len(wanted), BATCH)]
+        queries = [
+            (rendered(_twins, model, fields, len(batch)), db_values(columns, batch))
+            for batch in batches
+        ]
+    else:
+        # All at once, one array a column: a short statement, parsed once (`insert_rows`).
+        arrays = [list(column) for column in db_columns(columns, wanted)]
+        queries = [(rendered(_twins_in_arrays, model, fields), arrays)] if wanted else []
     found = {}
-    for start in range(0, len(wanted), BATCH):
-        batch = wanted[start : start + BATCH]
-        sql = rendered(_twins, model, fields, len(batch))
-        for *values, key in database.execute_sql(sql, db_values(columns, batch)):
+    for sql, params in queries:
+        for *values, key in database.execute_sql(sql, params):
             values = (
                 column.python_value(value) for column, value in zip(columns, values, strict=True)
             )
@@ -181,6 +193,11 @@ def _twins(model: type[Record], fields: tuple[str, ...], count: int) -> Any:
     columns = [getattr(model, name) for name in fields]
     wanted = [[None] * len(fields)] * count  # placeholders: rendered once per count
     return one_of(model.select(*columns, model._meta.primary_key), columns, wanted)
+
+
+def _twins_in_arrays(model: type[Record], fields: tuple[str, ...]) -> Any:
+    columns = [getattr(model, name) for name in fields]
+    return in_arrays(model.select(*columns, model._meta.primary_key), model, columns)
 
 
 @cache
