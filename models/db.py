@@ -234,7 +234,7 @@ def _insert(
 
 
 def _insert_arrays(model: type[Model], fields: tuple[Field, ...], returning: Field | None) -> Any:
-    arrays = ", ".join(f"%s::{column_type(field)}[]" for field in fields)
+    arrays = ", ".join(f"%b::{column_type(field)}[]" for field in fields)
     query = model.insert_from(SQL(f"SELECT * FROM unnest({arrays})"), list(fields))
     return query.returning(*([returning] if returning is not None else []))
 
@@ -292,7 +292,7 @@ def one_of(query: Any, columns: Sequence[Any], keys: Sequence[Sequence[Any]]) ->
 def in_arrays(query: Any, model: type[Model], columns: Sequence[Field]) -> Any:
     """`one_of` for PostgreSQL, its keys given as one array a column (each a parameter, in
     the order of `columns`): the statement stays short whatever the number of keys."""
-    arrays = ", ".join(f"%s::{column_type(column)}[]" for column in columns)
+    arrays = ", ".join(f"%b::{column_type(column)}[]" for column in columns)
     names = [f"column{n}" for n in range(1, len(columns) + 1)]
     wanted = SQL(f"unnest({arrays}) AS wanted ({', '.join(names)})")
     match = [column == SQL(f"wanted.{name}") for column, name in zip(columns, names, strict=True)]
