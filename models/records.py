@@ -8,16 +8,29 @@ from functools import cache
 from operator import itemgetter
 from typing import Any, TypeVar, cast
 
-from peewee import AutoField, Field, ForeignKeyField, IntegrityError, Model, fn
+from peewee import (
+    AutoField,
+    DateTimeField,
+    Field,
+    ForeignKeyField,
+    IntegrityError,
+    Model,
+    SqliteDatabase,
+    fn,
+)
 from playhouse.shortcuts import model_to_dict
 
 from models import history, resources, rules, search, stamp
 from models.db import (
     among,
+    column_type,
     database,
+    db_columns,
     db_values,
     defaults,
+    in_arrays,
     insert_rows,
+    is_sqlite,
     key_list,
     one_of,
     rendered,
@@ -111,7 +124,7 @@ def create_many(
     _store_parts(model, stored)
     if resources.of(model).document:
         search.index_records(model, list(ids.values()))
-    _revise(model, stored, "create")
+    _revise_created(model, list(ids.values()))
     return ids, errors
 
 
@@ -155,11 +168,20 @@ def find_twins(
         return {}
     columns = [getattr(model, name) for name in fields]
     wanted = list(set(keys))
+    if is_sqlite():
+        # A VALUES list a batch at a time: within SQLite's limit on parameters.
+        batches = [wanted[start : start + BATCH] for start in range(0, len(wanted), BATCH)]
+        queries = [
+            (rendered(_twins, model, fields, len(batch)), db_values(columns, batch))
+            for batch in batches
+        ]
+    else:
+        # All at once, one array a column: a short statement, parsed once (`insert_rows`).
+        arrays = [list(column) for column in db_columns(columns, wanted)]
+        queries = [(rendered(_twins_in_arrays, model, fields), arrays)] if wanted else []
     found = {}
-    for start in range(0, len(wanted), BATCH):
-        batch = wanted[start : start + BATCH]
-        sql = rendered(_twins, model, fields, len(batch))
-        for *values, key in database.execute_sql(sql, db_values(columns, batch)):
+    for sql, params in queries:
+        for *values, key in database.execute_sql(sql, params):
             values = (
                 column.python_value(value) for column, value in zip(columns, values, strict=True)
             )
@@ -171,6 +193,11 @@ def _twins(model: type[Record], fields: tuple[str, ...], count: int) -> Any:
     columns = [getattr(model, name) for name in fields]
     wanted = [[None] * len(fields)] * count  # placeholders: rendered once per count
     return one_of(model.select(*columns, model._meta.primary_key), columns, wanted)
+
+
+def _twins_in_arrays(model: type[Record], fields: tuple[str, ...]) -> Any:
+    columns = [getattr(model, name) for name in fields]
+    return in_arrays(model.select(*columns, model._meta.primary_key), model, columns)
 
 
 @cache
@@ -300,6 +327,42 @@ def _revise(model: type[Record], records: list[dict[str, Any]], change: str) -> 
     insert_rows(Revision, REVISION_FIELDS, rows)
     history.keep(model, [record[pk] for record in records], at, change)
     stamp.restamp()  # every change to a record passes here: the cached reads of it end
+
+
+def _revise_created(model: type[Record], keys: list[Any]) -> None:
+    """`_revise` of records just created, `keys` in the order they were stored: their
+    revisions are copied from the stored rows by one INSERT ... SELECT, in that order, rather
+    than sent a value at a time (which took three times as long to run)."""
+    at = datetime.now(UTC).replace(tzinfo=None)
+    backend: type = type(database.obj)
+    sql = _revising_sql(model, backend)
+    database.execute_sql(sql, ["create", _INSTANT.db_value(at), actor.get(), key_list(keys)])
+    history.keep(model, keys, at, "create")
+    stamp.restamp()
+
+
+_INSTANT = DateTimeField()
+
+
+@cache
+def _revising_sql(model: type[Record], backend: type) -> str:
+    """The SQL of `_revise_created` for `backend`: its parameters are the change, the instant,
+    the actor and the keys (as `key_list` passes them), each key's revision in their order."""
+    key = cast(Field, model._meta.primary_key)
+    pk = key.column_name
+    if issubclass(backend, SqliteDatabase):
+        mark, keys, position = "?", "json_each(?) AS wanted", "wanted.key"
+    else:
+        keys = f"unnest(%s::{column_type(key)}[]) WITH ORDINALITY AS wanted (value, position)"
+        mark, position = "%s", "wanted.position"
+    columns = ", ".join(f'"{field.column_name}"' for field in REVISION_FIELDS)
+    return (
+        f'INSERT INTO "{Revision._meta.table_name}" ({columns}) '
+        f'SELECT \'{model._meta.table_name}\', CAST(stored."{pk}" AS TEXT), stored."version", '
+        f"{mark}, {mark}, {mark} "
+        f'FROM {keys} JOIN "{model._meta.table_name}" AS stored ON stored."{pk}" = wanted.value '
+        f"ORDER BY {position}"
+    )
 
 
 REVISION_FIELDS: list[Field] = [
