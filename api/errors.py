@@ -198,11 +198,16 @@ def _flatten(messages: dict) -> list[dict]:
         key = LOCATION_KEYS.get(location, location)
         for path, details in field_messages(tree):
             if key == "pointer":
-                name = "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
+                name = json_pointer(path)
             else:
                 name = ".".join(path)
             flat += [{key: name, "detail": detail} for detail in details]
     return flat
+
+
+def json_pointer(path: tuple[str, ...]) -> str:
+    """The JSON pointer (RFC 6901) to `path`: each part after a slash, its ~ and / escaped."""
+    return "".join("/" + part.replace("~", "~0").replace("/", "~1") for part in path)
 
 
 def field_messages(

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from marshmallow import ValidationError, missing
 
-from api.errors import API_NAMES, field_messages
+from api.errors import API_NAMES, field_messages, json_pointer
 from api.fields import MAX_ID, NUMBER_TEXT, Number, PeriodField, acceptable_text, storable
 from api.resource import resource_blueprints
 from api.schemas import RecordSchema, periods, split_periods, unacceptable
@@ -246,7 +246,7 @@ def problems(messages, where: dict) -> list[dict]:
     return [
         where
         | {
-            "pointer": where.get("pointer", "") + "".join(f"/{part}" for part in path),
+            "pointer": where.get("pointer", "") + json_pointer(path),
             "detail": " ".join(details),
         }
         for path, details in field_messages(messages, whole="")

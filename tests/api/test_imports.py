@@ -82,7 +82,13 @@ def test_every_bad_row_is_listed_and_nothing_is_stored(client):
 
 @pytest.mark.parametrize(
     ("body", "pointer"),
-    [([1, 2], ""), ({"planets": []}, "/planets"), ({"statistics": {}}, "/statistics")],
+    [
+        ([1, 2], ""),
+        ({"planets": []}, "/planets"),
+        ({"statistics": {}}, "/statistics"),
+        ({"moons/of~mars": []}, "/moons~1of~0mars"),  # RFC 6901 escapes / and ~
+        ({"statistics": [{**DOCUMENT["statistics"][0], "a/b~c": 1}]}, "/statistics/0/a~1b~0c"),
+    ],
 )
 def test_a_document_of_the_wrong_shape_is_422(client, body, pointer):
     response = post(client, body)
