@@ -7,6 +7,7 @@ where test_fuzz.ACCEPTED says why not. (Apart from test_fuzz.py: its in-process 
 the PostgreSQL database, which must not happen while a server here uses it.)
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 from tests.api.test_fuzz import config_toml
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 # Examples per operation, and a cap in seconds per run (the phases share it, in order).
 EXAMPLES = {"write": 20, "read": 5, "none": 5}
 SECONDS = {"write": 150, "read": 90, "none": 90}
@@ -40,7 +42,12 @@ def test_live_server_matches_its_spec(served, key, tmp_path):
     if key != "none":
         command += ["-H", f"Authorization: Bearer {served.keys[key]}"]
     run = subprocess.run(
-        command, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS[key] * 4 + 120
+        command,
+        cwd=tmp_path,
+        env=os.environ | {"SCHEMATHESIS_HOOKS": str(HOOKS)},
+        capture_output=True,
+        text=True,
+        timeout=SECONDS[key] * 4 + 120,
     )
     assert run.returncode == 0, f"{run.stdout[-12000:]}\n{run.stderr[-2000:]}\n{served.log()}"
     if key == "write":
