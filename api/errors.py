@@ -164,7 +164,7 @@ def handle_http_exception(error: HTTPException):
         )
     elif status == 422:
         detail = "The request is well-formed but some values are not acceptable."
-    elif status == 429:  # flask-limiter describes the limit that was reached
+    elif status == 429:  # api.limits describes the limit that was reached
         detail = f"Too many requests: at most {error.description}. Retry after Retry-After."
     else:
         detail = data.get("message") or error.description

@@ -47,20 +47,16 @@ class Config:
     DATABASE_STALE_TIMEOUT = POOL_OPTIONS["stale_timeout"]
     MAX_CONTENT_LENGTH = 1024 * 1024
     READ_REQUIRES_KEY = False
-    # Requests per caller (flask-limiter's notation); counted in memory per worker unless
+    # Requests per caller (the limits library's notation); counted in memory per worker unless
     # RATELIMIT_STORAGE_URI names a shared store (redis://...).
     RATE_LIMIT_ANONYMOUS = "600 per minute"
     RATE_LIMIT_KEY = "6000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     # Seconds to connect to the shared store, and to wait for each of its answers (without
-    # retrying): a request waits at most twice this on a store that fails or stays silent,
-    # since flask-limiter tries the store once more as it falls back to memory.
+    # retrying). Limits protect the service, and must not take it down: a request that finds
+    # the store failing or silent waits this once, then counts in memory, as every request of
+    # the worker does until the store answers again (api/limits.py), and the log says so.
     RATELIMIT_STORAGE_TIMEOUT = 0.2
-    # Limits protect the service, and must not take it down: while the shared store fails,
-    # each worker counts in memory (flask-limiter tries the store again after 1, 2, 4 ...
-    # 32 s), requests caught waiting on it as it failed pass uncounted, and the log says so.
-    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
-    RATELIMIT_SWALLOW_ERRORS = True
     RATELIMIT_ENABLED = True
     IDEMPOTENCY_TTL_HOURS = 24
     IMPORT_MAX_BYTES = 64 * 1024 * 1024
@@ -104,7 +100,7 @@ class ConfigError(ValueError):
 BOOLEANS = {"1": True, "true": True, "yes": True, "on": True}
 BOOLEANS |= {"0": False, "false": False, "no": False, "off": False}
 DATABASE_SCHEMES = {"sqlite", "postgresql", "postgres"}  # each also with +pool
-# The stores the flask-limiter[redis] dependency can count in.
+# The stores the limits[redis] dependency can count in.
 RATELIMIT_SCHEMES = {"memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster"}
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -177,7 +173,7 @@ def database_url(text: str) -> str:
 
 
 def rate_limit(text: str) -> str:
-    # flask-limiter would only refuse a malformed limit on the first request, as a 500.
+    # Refused here, naming the variable, rather than by api.limits as the app is made.
     limits = parse_many(text)  # its ValueError says what it could not parse
     if any(limit.amount < 1 for limit in limits):
         raise ValueError("a limit of 0 refuses every request (RATELIMIT_ENABLED=false lifts them)")

@@ -143,9 +143,9 @@ class SharedApp:
         # would take them.
         app._got_first_request = False
         connections.open_pool(app)
-        # A new store, as create_app makes: no counts from earlier tests. The limiter adds
+        # A new store, as create_app makes: no counts from earlier tests. api.limits adds
         # its hooks to an app once, so this adds none.
-        limits.limiter.init_app(app)
+        limits.init_app(app)
         observability.configure_logging(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
         caching.init_app(app)  # no answers kept from another test's database
 

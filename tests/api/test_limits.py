@@ -6,11 +6,14 @@ import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+from types import SimpleNamespace
 
 import pytest
+from limits.errors import StorageError
 
 from api import create_app, limits
-from api.limits import SweptMemoryStorage, limiter, outage
+from api.limits import SweptMemoryStorage, outage
 from api.observability import configure_logging
 from models import keys
 from tests.conftest import make_key
@@ -37,8 +40,8 @@ def limited(request, app):
         RATE_LIMIT_KEY="5 per minute",
         RATELIMIT_STORAGE_URI=storage,
     )
-    limiter.init_app(app)
-    limiter.reset()  # each test counts afresh, though Redis outlives it
+    limits.init_app(app)
+    limits.reset(app)  # each test counts afresh, though Redis outlives it
     return app
 
 
@@ -114,17 +117,60 @@ def test_a_key_without_the_scope_counts_against_its_own_quota(limited):
 def test_health_probes_are_not_limited(limited):
     client = limited.test_client()
     assert {client.get("/healthz").status_code for _ in range(5)} == {200}
+    assert "RateLimit" not in client.get("/healthz").headers
+    assert client.get("/v1/sources").headers["RateLimit"].startswith('"anonymous";r=2;')
+
+
+def test_paths_the_api_lacks_are_not_counted(limited):
+    client = limited.test_client()
+    assert {client.get("/v1/nothing-here").status_code for _ in range(4)} == {404}
+    assert client.get("/v1/sources").headers["RateLimit"].startswith('"anonymous";r=2;')
+
+
+def test_limits_can_be_turned_off(app):
+    app.config.update(RATELIMIT_ENABLED=False, RATE_LIMIT_ANONYMOUS="1 per minute")
+    limits.init_app(app)
+    client = app.test_client()
+    answers = [client.get("/v1/sources") for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert "RateLimit" not in answers[-1].headers
+
+
+def test_a_request_asks_the_store_for_its_count_once(limited, monkeypatch):
+    """The count the store returns to the hit tells the caller where it stands: no second
+    trip to the store for it (a Redis has only the window's end left to tell)."""
+    storage = limited.extensions[limits.EXTENSION].store.storage
+    asked, inside = [], []  # what the app asked the store; the calls under way
+
+    def spy(name: str):
+        method = getattr(storage, name)
+
+        def called(*args):
+            if not inside:  # the memory store's incr reads its count with its own get
+                asked.append(name)
+            inside.append(name)
+            try:
+                return method(*args)
+            finally:
+                inside.pop()
+
+        return called
+
+    for name in ("incr", "get", "get_expiry", "get_moving_window", "get_sliding_window"):
+        monkeypatch.setattr(storage, name, spy(name))
+    assert limited.test_client().get("/v1/sources").status_code == 200
+    assert asked == ["incr", "get_expiry"]
 
 
 @pytest.fixture
 def unreliable(app, capsys):
     """`count_in(url)`: the app counting its requests in the store at `url`, which fails.
-    Afterwards it counts in memory again, once flask-limiter has found that out: it keeps
-    its fallback across apps (a gunicorn worker has only one)."""
+    Afterwards it counts in memory again, once api.limits has found that out: it keeps
+    its outage across apps (a gunicorn worker has only one)."""
 
     def count_in(url: str, limit: str = "1000 per minute"):  # counted, never reached
         app.config.update(RATELIMIT_STORAGE_URI=url, RATE_LIMIT_ANONYMOUS=limit)
-        limiter.init_app(app)
+        limits.init_app(app)
         return app.test_client()
 
     yield count_in
@@ -139,7 +185,7 @@ def get_many(client, count: int = 40, threads: int = 4) -> list[int]:
 
 def service_log_after(client, capsys, done, seconds: float = 40) -> str:
     """What the service logged (its handler writes to stderr) while `client` asked for a
-    page every 0.1 s until `done()`: flask-limiter tries a failed store again after 1, 2,
+    page every 0.1 s until `done()`: api.limits tries a failed store again after 1, 2,
     4 ... 32 s, on a request."""
     logged = capsys.readouterr().err
     deadline = time.monotonic() + seconds
@@ -176,8 +222,9 @@ def test_the_log_says_when_the_store_answers_again(unreliable, capsys):
     logged = service_log_after(back, capsys, lambda: not outage.failing)
     failed, recovered = outage_lines(logged)
     assert "Rate limit storage failed (TimeoutError" in failed
-    back_again = r"answers again after \d+\.\d s; \d+ requests passed uncounted \[request "
-    assert re.search(back_again, recovered)
+    back_again = r"answers again after \d+\.\d s; this worker counted (\d+) requests in memory"
+    counted = re.search(back_again + r" meanwhile \[request ", recovered)
+    assert counted and int(counted[1]) >= 40, recovered  # each of get_many's, none let through
 
 
 def test_probes_never_wait_on_the_store(unreliable):
@@ -185,7 +232,7 @@ def test_probes_never_wait_on_the_store(unreliable):
         client = unreliable(f"redis://127.0.0.1:{port}")
         assert client.get("/v1/sources").status_code == 200  # the store fails, and is retried
         tried = len(accepted)
-        deadline = time.monotonic() + 2.5  # past flask-limiter's next try, at 2 s
+        deadline = time.monotonic() + 2.5  # past the store's next try, at 1 s
         while time.monotonic() < deadline:
             assert client.get("/healthz").status_code == 200
             time.sleep(0.1)
@@ -196,6 +243,22 @@ def test_while_the_store_fails_each_worker_counts_in_memory(unreliable):
     client = unreliable(f"redis://127.0.0.1:{free_port()}", limit="3 per minute")
     statuses = [client.get("/v1/sources").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+def test_a_failing_store_is_tried_again_after_1_2_4_to_32_s_then_every_32(monkeypatch):
+    clock = [0.0]
+    monkeypatch.setattr(limits, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    failing = limits.StorageOutage()
+    assert failing.due()
+    failing.failed(StorageError(ConnectionError("refused")))
+    tries = []
+    for tenth in range(1, 1300):  # a request every 0.1 s for 130 s
+        clock[0] = tenth / 10
+        if failing.due():
+            tries.append(clock[0])
+    assert [b - a for a, b in pairwise([0.0, *tries])] == [1, 2, 4, 8, 16, 32, 32, 32]
+    failing.ended()
+    assert not failing.failing and failing.due()
 
 
 def test_the_outage_log_follows_log_format(unreliable, capsys):
@@ -221,8 +284,8 @@ def test_the_store_is_given_short_timeouts_and_no_retries(app):
 
 def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_quota(app):
     behind = create_app(app.config | {"TRUSTED_PROXIES": 1, "RATE_LIMIT_ANONYMOUS": "2 per minute"})
-    limiter.init_app(behind)
-    limiter.reset()
+    limits.init_app(behind)
+    limits.reset(behind)
     client = behind.test_client()
     first, second = ({"X-Forwarded-For": address} for address in ("203.0.113.7", "203.0.113.8"))
     assert [client.get("/v1/sources", headers=first).status_code for _ in range(3)] == [

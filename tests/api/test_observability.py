@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from api import create_app
-from api.limits import limiter
+from api import create_app, limits
 from api.observability import OTHER_METHOD, UNMATCHED, configure_logging
 from tests.helpers import CONSOLE_SCRIPT, GUNICORN, ROOT, free_port, wait_until_serving
 
@@ -285,8 +284,8 @@ def test_metrics_can_be_turned_off(database_url):
 
 def test_metrics_are_not_rate_limited(app, anonymous):
     app.config.update(RATE_LIMIT_ANONYMOUS="2 per minute", RATELIMIT_STORAGE_URI="memory://")
-    limiter.init_app(app)
-    limiter.reset()
+    limits.init_app(app)
+    limits.reset(app)
     assert [anonymous.get("/v1/sources").status_code for _ in range(3)] == [200, 200, 429]
     assert {anonymous.get("/metrics").status_code for _ in range(5)} == {200}
 

@@ -29,8 +29,8 @@ def timed_get(url: str) -> tuple[int, float]:
 
 
 def send(url: str, count: int) -> list[tuple[int, float]]:
-    """`count` GETs of `url`, PAUSE apart: the load outlasts flask-limiter's first tries of
-    the store again, 1 and 2 s after its failure."""
+    """`count` GETs of `url`, PAUSE apart: the load outlasts api.limits' first tries of
+    the store again, 1 and 3 s after its failure."""
     answers = []
     for _ in range(count):
         answers.append(timed_get(url))
