@@ -316,19 +316,88 @@ def test_a_pooled_connection_lost_while_it_waited_is_replaced_at_its_first_state
 
 
 @ON_POSTGRESQL
-def test_a_read_takes_a_pooled_connection_without_asking_the_server_first(app, monkeypatch):
+def test_a_read_takes_a_pooled_connection_without_asking_the_server_first(app, tmp_path):
     with app.app_context():
         database.execute_sql("SELECT 1")
+        connection = database.connection()
         database.close()
-        sent = []
-        monkeypatch.setattr(psycopg.Cursor, "execute", _counting(psycopg.Cursor.execute, sent))
-        stamp.current()
-        assert sent == [CURRENT]  # the read alone: no SELECT 1 before it
+        sent = _sent(connection, tmp_path, stamp.current)
+        assert "SELECT 1" not in sent  # the read alone, prepared and run
+        assert [message.split("\t")[2] for message in sent] == READ_PREPARED
 
 
-def _counting(execute, sent: list):
-    def counted(cursor, query, *args, **kwargs):
-        sent.append(query)
-        return execute(cursor, query, *args, **kwargs)
+# What libpq sends for a statement prepared and then run (PQprepare, PQexecPrepared), and for
+# one already prepared: by message type.
+READ_PREPARED = ["Parse", "Sync", "Bind", "Describe", "Execute", "Sync"]
+READ = READ_PREPARED[2:]
 
-    return counted
+
+def _sent(connection, tmp_path: Path, run) -> list[str]:
+    """The messages that `run()` sends on `connection`, from libpq's trace: one a line, each
+    "F", its length, its type and what it holds, apart by tabs."""
+    path = tmp_path / "trace"
+    with path.open("w") as trace:
+        connection.pgconn.trace(trace.fileno())
+        connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            run()
+        finally:
+            connection.pgconn.untrace()
+    return [line for line in path.read_text().splitlines() if line.startswith("F\t")]
+
+
+# -- read_integer: the data stamp's read, before every cached answer ------------------------
+
+
+def test_read_integer_reads_the_first_value_or_none(app):
+    with app.app_context():
+        assert db.read_integer("SELECT 7 UNION ALL SELECT 8") == 7
+        assert db.read_integer(f"{CURRENT} WHERE 1 = 0") is None
+        assert db.read_integer(CURRENT) == stamp.current() is not None
+
+
+@ON_POSTGRESQL
+def test_read_integer_prepares_its_statement_once_a_connection(app, database_url, tmp_path):
+    with app.app_context():
+        connection = database.connection()
+        first = _sent(connection, tmp_path, stamp.current)
+        again = _sent(connection, tmp_path, stamp.current)
+        assert [m.split("\t")[2] for m in first] == READ_PREPARED
+        assert [m.split("\t")[2] for m in again] == READ
+        # A connection that replaces it, lost while it waited in the pool, prepares it anew.
+        database.close()
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [connection.info.backend_pid])
+        assert stamp.current() is not None
+        assert database.connection() is not connection
+
+
+@ON_POSTGRESQL
+def test_read_integer_sees_each_write_of_another_connection(app, database_url):
+    # Prepared is not kept: each run reads the row as the last commit left it.
+    with app.app_context(), psycopg.connect(database_url, autocommit=True) as other:
+        for value in (11, 12, 13):
+            other.execute('UPDATE "datastamp" SET "value" = %s', [value])
+            assert stamp.current() == value
+
+
+def test_read_integer_raises_the_database_error_and_the_connection_goes_on(app):
+    with app.app_context():
+        for _ in range(2):  # not prepared the first time: tried again, and refused again
+            with pytest.raises(peewee.DatabaseError, match="no_such_table") as raised:
+                db.read_integer('SELECT "value" FROM "no_such_table"')
+            assert fault(raised.value) is None  # a bug, not the database out of reach
+        assert stamp.current() is not None
+
+
+@ON_POSTGRESQL
+def test_read_integer_on_a_connection_lost_in_use_is_unavailable(app, database_url):
+    with app.app_context():
+        stamp.current()  # the connection is now in use, past its first statement
+        in_use = database.connection().info.backend_pid
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [in_use])
+        with pytest.raises(OperationalError) as raised:
+            stamp.current()
+        assert fault(raised.value) == UNAVAILABLE
+        assert database.connection().broken
