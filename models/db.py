@@ -139,6 +139,7 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # pla
         return value
 
     def _read_integer(self, sql: str) -> int | None:
+        self._log_query(sql, None)  # at DEBUG, as execute_sql logs each statement
         connection = self._state.conn
         name = f"read_{zlib.crc32(sql.encode()):08x}".encode()
         prepared = _prepared.setdefault(connection, set())

@@ -1,6 +1,7 @@
 """The database: write transactions that take turns, and the helpers for bulk work."""
 
 import io
+import logging
 import sqlite3
 import threading
 import time
@@ -354,6 +355,12 @@ def test_read_integer_reads_the_first_value_or_none(app):
         assert db.read_integer("SELECT 7 UNION ALL SELECT 8") == 7
         assert db.read_integer(f"{CURRENT} WHERE 1 = 0") is None
         assert db.read_integer(CURRENT) == stamp.current() is not None
+
+
+def test_read_integer_logs_its_statement_as_every_other_is(app, caplog):
+    with app.app_context(), caplog.at_level(logging.DEBUG, logger="peewee"):
+        stamp.current()
+    assert (CURRENT, None) in [record.msg for record in caplog.records]
 
 
 @ON_POSTGRESQL
