@@ -14,7 +14,6 @@ from functools import lru_cache, reduce
 from itertools import chain
 from operator import and_
 from typing import Any
-from weakref import WeakKeyDictionary
 
 import psycopg
 from peewee import (
@@ -130,7 +129,7 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # pla
         return self._first_statement(lambda: run(sql, params), again=READS.match(sql) is not None)
 
     def read_integer(self, sql: str) -> int | None:
-        """`read_integer` (below) on PostgreSQL: `sql` prepared once per connection, and run
+        """`read_integer` (below) on PostgreSQL: `sql` prepared on the connection, and run
         through libpq itself. psycopg's cursor and peewee around it cost twice the time of the
         round trip's own work on the client, on a read that runs before every cached answer."""
         if not self.is_closed():
@@ -139,15 +138,21 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # pla
         return value
 
     def _read_integer(self, sql: str) -> int | None:
-        self._log_query(sql, None)  # at DEBUG, as execute_sql logs each statement
         connection = self._state.conn
+        if connection.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            # Within a transaction, a statement that fails ends it: run where none may fail.
+            row = super().execute_sql(sql).fetchone()
+            return row[0] if row else None
+        self._log_query(sql, None)  # at DEBUG, as execute_sql logs each statement
         name = f"read_{zlib.crc32(sql.encode()):08x}".encode()
-        prepared = _prepared.setdefault(connection, set())
         with driver_errors:  # raised as peewee's, as execute_sql raises them
-            if name not in prepared:
+            result = connection.pgconn.exec_prepared(name, [])
+            # Not prepared on this connection yet, or no longer: psycopg deallocates every
+            # statement of a connection after a ROLLBACK, a DROP or an ALTER through it.
+            if result.error_field(psycopg.pq.DiagnosticField.SQLSTATE) == UNKNOWN_STATEMENT:
                 _result(connection, connection.pgconn.prepare(name, sql.encode()))
-                prepared.add(name)
-            result = _result(connection, connection.pgconn.exec_prepared(name, []))
+                result = connection.pgconn.exec_prepared(name, [])
+            _result(connection, result)
         value = result.get_value(0, 0) if result.ntuples else None
         return None if value is None else int(value)  # text, as PostgreSQL sends it
 
@@ -218,9 +223,8 @@ class PostgresqlDatabase(PooledPostgresqlDatabase):  # type: ignore[misc]  # pla
 
 register_database(PostgresqlDatabase, "postgres+pool", "postgresql+pool")
 
-# The names of the statements `read_integer` has prepared, by connection: a connection's go
-# with it, and one that replaces it (after a restart of the server) prepares them again.
-_prepared: WeakKeyDictionary[psycopg.Connection, set[bytes]] = WeakKeyDictionary()
+# PostgreSQL's SQLSTATE for a prepared statement that does not exist (invalid_sql_statement_name).
+UNKNOWN_STATEMENT = b"26000"
 
 
 def _result(connection: psycopg.Connection, result: Any) -> Any:

@@ -327,10 +327,12 @@ def test_a_read_takes_a_pooled_connection_without_asking_the_server_first(app, t
         assert [message.split("\t")[2] for message in sent] == READ_PREPARED
 
 
-# What libpq sends for a statement prepared and then run (PQprepare, PQexecPrepared), and for
-# one already prepared: by message type.
-READ_PREPARED = ["Parse", "Sync", "Bind", "Describe", "Execute", "Sync"]
-READ = READ_PREPARED[2:]
+# What libpq sends, by message type, to run a prepared statement (PQexecPrepared), and to
+# prepare one (PQprepare); and for a read on a connection where it is not prepared yet: the
+# run, refused, the statement prepared, and the run again.
+READ = ["Bind", "Describe", "Execute", "Sync"]
+PREPARE = ["Parse", "Sync"]
+READ_PREPARED = READ + PREPARE + READ
 
 
 def _sent(connection, tmp_path: Path, run) -> list[str]:
@@ -377,6 +379,31 @@ def test_read_integer_prepares_its_statement_once_a_connection(app, database_url
             other.execute("SELECT pg_terminate_backend(%s)", [connection.info.backend_pid])
         assert stamp.current() is not None
         assert database.connection() is not connection
+
+
+@ON_POSTGRESQL
+def test_read_integer_prepares_its_statement_again_once_psycopg_dropped_them_all(app, tmp_path):
+    with app.app_context():
+        stamp.current()
+        for _ in range(6):  # psycopg prepares a statement run this often, and so keeps some
+            database.execute_sql("SELECT 1")
+        with pytest.raises(RuntimeError), database.atomic():
+            raise RuntimeError("rolled back")
+        database.execute_sql("SELECT 1")  # psycopg's DEALLOCATE ALL goes first
+        connection = database.connection()
+        assert [m.split("\t")[2] for m in _sent(connection, tmp_path, stamp.current)] == (
+            READ_PREPARED
+        )
+
+
+@ON_POSTGRESQL
+def test_read_integer_within_a_transaction_leaves_it_going(app, tmp_path):
+    # Not prepared on this connection: a refused run would end the transaction.
+    with app.app_context(), database.atomic():
+        connection = database.connection()
+        sent = _sent(connection, tmp_path, stamp.current)
+        assert CURRENT in "".join(sent)  # its SQL, through psycopg: no run of a name refused
+        assert Source.select().count() > 0
 
 
 @ON_POSTGRESQL
