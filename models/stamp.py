@@ -5,11 +5,11 @@ from functools import cache
 
 from peewee import EXCLUDED
 
-from models.db import database
+from models.db import database, read_integer
 from models.tables import DataStamp
 
 # Raw SQL, alike on both backends: it runs once per cached read, where peewee would cost more
-# than the query. Run with execute_sql, it is never put under a read's preamble (models/db.py):
+# than the query. Run with read_integer, it is never put under a read's preamble (models/db.py):
 # a read as of an instant reads the stamp of today, which says whether anything changed since.
 CURRENT = f'SELECT "value" FROM "{DataStamp._meta.table_name}"'
 
@@ -35,5 +35,4 @@ def _restamping(backend: type) -> str:
 
 def current() -> int | None:
     """The data's stamp; None while no write has given it one."""
-    row = database.execute_sql(CURRENT).fetchone()
-    return row[0] if row else None
+    return read_integer(CURRENT)

@@ -1,6 +1,7 @@
 """The database: write transactions that take turns, and the helpers for bulk work."""
 
 import io
+import logging
 import sqlite3
 import threading
 import time
@@ -316,19 +317,121 @@ def test_a_pooled_connection_lost_while_it_waited_is_replaced_at_its_first_state
 
 
 @ON_POSTGRESQL
-def test_a_read_takes_a_pooled_connection_without_asking_the_server_first(app, monkeypatch):
+def test_a_read_takes_a_pooled_connection_without_asking_the_server_first(app, tmp_path):
     with app.app_context():
         database.execute_sql("SELECT 1")
+        connection = database.connection()
         database.close()
-        sent = []
-        monkeypatch.setattr(psycopg.Cursor, "execute", _counting(psycopg.Cursor.execute, sent))
+        sent = _sent(connection, tmp_path, stamp.current)
+        assert "SELECT 1" not in sent  # the read alone, prepared and run
+        assert [message.split("\t")[2] for message in sent] == READ_PREPARED
+
+
+# What libpq sends, by message type, to run a prepared statement (PQexecPrepared), and to
+# prepare one (PQprepare); and for a read on a connection where it is not prepared yet: the
+# run, refused, the statement prepared, and the run again.
+READ = ["Bind", "Describe", "Execute", "Sync"]
+PREPARE = ["Parse", "Sync"]
+READ_PREPARED = READ + PREPARE + READ
+
+
+def _sent(connection, tmp_path: Path, run) -> list[str]:
+    """The messages that `run()` sends on `connection`, from libpq's trace: one a line, each
+    "F", its length, its type and what it holds, apart by tabs."""
+    path = tmp_path / "trace"
+    with path.open("w") as trace:
+        connection.pgconn.trace(trace.fileno())
+        connection.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            run()
+        finally:
+            connection.pgconn.untrace()
+    return [line for line in path.read_text().splitlines() if line.startswith("F\t")]
+
+
+# -- read_integer: the data stamp's read, before every cached answer ------------------------
+
+
+def test_read_integer_reads_the_first_value_or_none(app):
+    with app.app_context():
+        assert db.read_integer("SELECT 7 UNION ALL SELECT 8") == 7
+        assert db.read_integer(f"{CURRENT} WHERE 1 = 0") is None
+        assert db.read_integer(CURRENT) == stamp.current() is not None
+
+
+def test_read_integer_logs_its_statement_as_every_other_is(app, caplog):
+    with app.app_context(), caplog.at_level(logging.DEBUG, logger="peewee"):
         stamp.current()
-        assert sent == [CURRENT]  # the read alone: no SELECT 1 before it
+    assert (CURRENT, None) in [record.msg for record in caplog.records]
 
 
-def _counting(execute, sent: list):
-    def counted(cursor, query, *args, **kwargs):
-        sent.append(query)
-        return execute(cursor, query, *args, **kwargs)
+@ON_POSTGRESQL
+def test_read_integer_prepares_its_statement_once_a_connection(app, database_url, tmp_path):
+    with app.app_context():
+        connection = database.connection()
+        first = _sent(connection, tmp_path, stamp.current)
+        again = _sent(connection, tmp_path, stamp.current)
+        assert [m.split("\t")[2] for m in first] == READ_PREPARED
+        assert [m.split("\t")[2] for m in again] == READ
+        # A connection that replaces it, lost while it waited in the pool, prepares it anew.
+        database.close()
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [connection.info.backend_pid])
+        assert stamp.current() is not None
+        assert database.connection() is not connection
 
-    return counted
+
+@ON_POSTGRESQL
+def test_read_integer_prepares_its_statement_again_once_psycopg_dropped_them_all(app, tmp_path):
+    with app.app_context():
+        stamp.current()
+        for _ in range(6):  # psycopg prepares a statement run this often, and so keeps some
+            database.execute_sql("SELECT 1")
+        with pytest.raises(RuntimeError), database.atomic():
+            raise RuntimeError("rolled back")
+        database.execute_sql("SELECT 1")  # psycopg's DEALLOCATE ALL goes first
+        connection = database.connection()
+        assert [m.split("\t")[2] for m in _sent(connection, tmp_path, stamp.current)] == (
+            READ_PREPARED
+        )
+
+
+@ON_POSTGRESQL
+def test_read_integer_within_a_transaction_leaves_it_going(app, tmp_path):
+    # Not prepared on this connection: a refused run would end the transaction.
+    with app.app_context(), database.atomic():
+        connection = database.connection()
+        sent = _sent(connection, tmp_path, stamp.current)
+        assert CURRENT in "".join(sent)  # its SQL, through psycopg: no run of a name refused
+        assert Source.select().count() > 0
+
+
+@ON_POSTGRESQL
+def test_read_integer_sees_each_write_of_another_connection(app, database_url):
+    # Prepared is not kept: each run reads the row as the last commit left it.
+    with app.app_context(), psycopg.connect(database_url, autocommit=True) as other:
+        for value in (11, 12, 13):
+            other.execute('UPDATE "datastamp" SET "value" = %s', [value])
+            assert stamp.current() == value
+
+
+def test_read_integer_raises_the_database_error_and_the_connection_goes_on(app):
+    with app.app_context():
+        for _ in range(2):  # not prepared the first time: tried again, and refused again
+            with pytest.raises(peewee.DatabaseError, match="no_such_table") as raised:
+                db.read_integer('SELECT "value" FROM "no_such_table"')
+            assert fault(raised.value) is None  # a bug, not the database out of reach
+        assert stamp.current() is not None
+
+
+@ON_POSTGRESQL
+def test_read_integer_on_a_connection_lost_in_use_is_unavailable(app, database_url):
+    with app.app_context():
+        stamp.current()  # the connection is now in use, past its first statement
+        in_use = database.connection().info.backend_pid
+        with psycopg.connect(database_url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [in_use])
+        with pytest.raises(OperationalError) as raised:
+            stamp.current()
+        assert fault(raised.value) == UNAVAILABLE
+        assert database.connection().broken
