@@ -353,6 +353,7 @@ class RowLoader:
     """
 
     MEMORY = 10_000  # values remembered per field: enough for the columns that repeat
+    FEW = 100  # values remembered of a chunk that repeats none
 
     def __init__(self, schema: RecordSchema):
         self.schema = schema
@@ -423,7 +424,7 @@ class RowLoader:
 
     def _column(self, key: str, values: list) -> tuple[list, list[int]]:
         """What the field `key` makes of each of `values`, and the positions of those it
-        refuses: a value it has met before is looked up; each other one is loaded once."""
+        refuses: a value it remembers is looked up; each other one is loaded once."""
         seen, refused = self.seen[key], self.refused[key]
         try:
             typed = list(zip(map(type, values), values, strict=True))
@@ -436,12 +437,18 @@ class RowLoader:
             seen.clear()
             refused.clear()
             new = met
-        for kind, value in new:
-            seen[kind, value] = loaded = self._value(key, value)
-            if loaded is REFUSED:
-                refused.add((kind, value))
-        loaded = list(map(seen.__getitem__, typed))
-        bad = met & refused
+        made = {kind_value: self._value(key, kind_value[1]) for kind_value in new}
+        refusals = {kind_value for kind_value, value in made.items() if value is REFUSED}
+        kept = made
+        if len(new) == len(met) == len(values):
+            # None of the chunk's values was met before or repeats in it (the periods of
+            # one long series): remembering them all cost more than it saved. A few are,
+            # so that a chunk that repeats them is seen to.
+            kept = dict(islice(made.items(), self.FEW))
+        seen.update(kept)
+        refused.update(refusals.intersection(kept))
+        loaded = list(map(made.get, typed, map(seen.get, typed)))
+        bad = met & refused | refusals
         return loaded, [i for i, t in enumerate(typed) if t in bad] if bad else []
 
     def _value(self, key: str, value):
