@@ -3,8 +3,6 @@
 import io
 from typing import Any
 
-from matplotlib.figure import Figure
-
 from models.regions import region_name
 from models.series import Series
 
@@ -21,7 +19,11 @@ def series_svg(series: Series) -> str:
     positions = range(len(labels))
     # A missing value is a gap in the line, not a zero.
     values = [float("nan") if p.value is None else float(p.value) for p in series.points]
+    # Imported here, not with the app: matplotlib takes longer to import than the rest of
+    # the app together, which every command (an import, say) and worker would pay for.
     # Figure, not pyplot: no global state, so gunicorn's threads can draw at once.
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 4.5), layout="constrained")
     axes = figure.subplots()
     if len(values) < 3:

@@ -147,8 +147,9 @@ class Importer:
         rows = [data for data, _ in new.values()]
         known = twins if identity == resource.natural_key else None
         created, refused = records.create_many(model, rows, known)
+        if created:  # a section with none created has no count, as with none updated
+            self.counts["created"][section] += len(created)
         for index, key in created.items():
-            self.counts["created"][section] += 1
             self._remember(section, new[positions[index]][1], key)
         for index, refusal in refused.items():
             self._refuse_for(refusal, chunk[positions[index]][2])
@@ -352,6 +353,7 @@ class RowLoader:
     """
 
     MEMORY = 10_000  # values remembered per field: enough for the columns that repeat
+    FEW = 100  # values remembered of a chunk that repeats none
 
     def __init__(self, schema: RecordSchema):
         self.schema = schema
@@ -364,6 +366,7 @@ class RowLoader:
         # Each field's loaded values, by the value's type and the value: True == 1, but a
         # boolean is not an id.
         self.seen: dict[str, dict[tuple[type, Any], Any]] = {key: {} for key in self.fields}
+        self.refused: dict[str, set[tuple[type, Any]]] = {key: set() for key in self.fields}
         self.quick = {key: _quick_loader(field) for key, (_, field) in self.fields.items()}
         self.periods = periods(schema)
 
@@ -379,36 +382,74 @@ class RowLoader:
             for item in items
         ]
         given = [item if ok else {} for item, ok in zip(items, whole, strict=True)]
-        columns = [
-            self._column(key, list(map(methodcaller("get", key, missing), given)))
-            for key in self.fields
-        ]
+        named = set().union(*given)
+        refused: set[int] = set()
+        attributes, columns = [], []
+        for key, attribute in zip(self.fields, self.attributes, strict=True):
+            if key not in named and self._column(key, [missing])[0][0] is missing:
+                continue  # given by no row, and without a default: no row has it
+            cells = list(map(methodcaller("get", key, missing), given))
+            column, refusals = self._column(key, cells)
+            attributes.append(attribute)
+            columns.append(column)
+            refused.update(refusals)
+        if all(whole) and not refused and set(map(len, given)) == {len(named)}:
+            # As a chunk almost always is: every row loads, and gives every field any gives.
+            return self._rows(attributes, columns)
         loaded: list[dict | None] = []
-        for ok, values in zip(whole, zip(*columns, strict=True), strict=True):
-            if not ok or REFUSED in values:
+        for position, values in enumerate(zip(*columns, strict=True)):
+            if not whole[position] or position in refused:
                 loaded.append(None)
                 continue
-            data = {
-                name: v for name, v in zip(self.attributes, values, strict=True) if v is not missing
-            }
+            data = {name: v for name, v in zip(attributes, values, strict=True) if v is not missing}
             loaded.append(split_periods(data, self.periods))
         return loaded
 
-    def _column(self, key: str, values: list) -> list:
-        """What the field `key` makes of each of `values`: a value it has met before is
-        looked up; each other one is loaded once."""
-        seen = self.seen[key]
+    def _rows(self, attributes: list[str], columns: list[list]) -> list[dict | None]:
+        """The rows of `columns` (the loaded values of `attributes`) when no value is missing
+        or refused, each period split into its bounds as `split_periods` splits it: a
+        column at a time, rather than a row at a time."""
+        names, split = [], []
+        for attribute, column in zip(attributes, columns, strict=True):
+            if attribute not in self.periods:
+                names.append(attribute)
+                split.append(column)
+        for name in self.periods:
+            if name in attributes:
+                column = columns[attributes.index(name)]
+                names += [f"{name}_start", f"{name}_end"]
+                split.append([period.start if period else None for period in column])
+                split.append([period.end if period else None for period in column])
+        return [dict(zip(names, values, strict=True)) for values in zip(*split, strict=True)]
+
+    def _column(self, key: str, values: list) -> tuple[list, list[int]]:
+        """What the field `key` makes of each of `values`, and the positions of those it
+        refuses: a value it remembers is looked up; each other one is loaded once."""
+        seen, refused = self.seen[key], self.refused[key]
         try:
             typed = list(zip(map(type, values), values, strict=True))
-            new = set(typed).difference(seen)
+            met = set(typed)
         except TypeError:  # a list or dict: not remembered
-            return [self._value(key, value) for value in values]
+            loaded = [self._value(key, value) for value in values]
+            return loaded, [i for i, value in enumerate(loaded) if value is REFUSED]
+        new = met.difference(seen)
         if len(seen) + len(new) > self.MEMORY:
             seen.clear()
-            new = set(typed)
-        for kind, value in new:
-            seen[kind, value] = self._value(key, value)
-        return list(map(seen.__getitem__, typed))
+            refused.clear()
+            new = met
+        made = {kind_value: self._value(key, kind_value[1]) for kind_value in new}
+        refusals = {kind_value for kind_value, value in made.items() if value is REFUSED}
+        kept = made
+        if len(new) == len(met) == len(values):
+            # None of the chunk's values was met before or repeats in it (the periods of
+            # one long series): remembering them all cost more than it saved. A few are,
+            # so that a chunk that repeats them is seen to.
+            kept = dict(islice(made.items(), self.FEW))
+        seen.update(kept)
+        refused.update(refusals.intersection(kept))
+        loaded = list(map(made.get, typed, map(seen.get, typed)))
+        bad = met & refused | refusals
+        return loaded, [i for i, t in enumerate(typed) if t in bad] if bad else []
 
     def _value(self, key: str, value):
         """What the field `key` makes of `value`, or REFUSED."""

@@ -92,12 +92,13 @@ def create_many(
     """
     if any(fk.rel_model is model for fk in model._meta.refs):
         return _one_at_a_time(model, rows)
-    natural_key = resources.of(model).natural_key
+    resource = resources.of(model)
+    natural_key = resource.natural_key
     prepared = [_prepared(model, data) for data in rows]
-    existing = {
-        fk: _existing(fk.rel_field, {record.get(fk.name) for record in prepared} - {None})
-        for fk in model._meta.refs
-    }
+    given = {fk: {record.get(fk.name) for record in prepared} - {None} for fk in model._meta.refs}
+    existing = {fk: _existing(fk.rel_field, values) for fk, values in given.items()}
+    # Unless some reference is missing (in most chunks none is), no row need look for its own.
+    all_stored = all(values <= existing[fk] for fk, values in given.items())
     keys = list(map(identity(natural_key), prepared))
     twins = find_twins(model, keys, natural_key) if twins is None else dict(twins)
     errors, accepted = {}, {}
@@ -105,7 +106,10 @@ def create_many(
     with rules.measures_read_once():
         for index, record in enumerate(prepared):
             try:
-                _check_rules(model, record, None, lambda fk, value: value in existing[fk])
+                if all_stored:
+                    _check_own_rules(resource, record)
+                else:
+                    _check_rules(model, record, None, lambda fk, value: value in existing[fk])
                 twin = twins.get(keys[index])
                 if twin is not None:
                     raise _twin_conflict(model, twin)
@@ -478,6 +482,13 @@ def _check_rules(
         if value is not None and not exists(fk, value):
             errors[fk.name] = f"There is no {_label(fk.rel_model)} {value!r}."
     errors.update(resources.of(model).rules(record, key))
+    if errors:
+        raise Invalid(errors)
+
+
+def _check_own_rules(resource: resources.Resource, record: dict[str, Any]) -> None:
+    """`_check_rules` of a new record whose references are all stored: its model's rules."""
+    errors = resource.rules(record, None)
     if errors:
         raise Invalid(errors)
 

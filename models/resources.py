@@ -40,7 +40,8 @@ class Resource:
     # What tells apart records an import gives, where there is no natural key.
     import_identity: tuple[str, ...] | None = None
     rules: Callable[[dict[str, Any], Any], dict[str, str]] = rules.no_rules
-    # The client's fields plus what is derived from them (a statistic's frequency).
+    # The client's fields plus what is derived from them (a statistic's frequency); it may
+    # add them to the dict it is given, a copy (`records._prepared`).
     prepare: Callable[[dict[str, Any]], dict[str, Any]] = _unchanged
     # What a read adds to the records it returns (a statistic's derived change).
     annotate: Callable[[list[Any]], list[Any]] = _unchanged
@@ -217,7 +218,8 @@ def _topic(topics: list[Any]) -> Expression:
 
 def _with_frequency(data: dict[str, Any]) -> dict[str, Any]:
     if "period_start" in data:
-        data = data | {"frequency": frequency(data["period_start"], data["period_end"])}
+        # In place, not a second copy: an import prepares many rows.
+        data["frequency"] = frequency(data["period_start"], data["period_end"])
     return data
 
 

@@ -83,3 +83,33 @@ def test_a_chunk_loads_as_its_rows_do_one_by_one(section):
         if data is not None:  # else the schema loads it, or says why not
             assert outcome(schema.load, item) == ("loaded", data), item
     assert None in loaded and any(loaded)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_a_chunk_of_like_rows_loads_as_its_rows_do_one_by_one(section):
+    # Every row loads and gives the same fields: the loader builds the rows a column at a
+    # time. Also with a field that no row gives (its default, if it has one, filled in).
+    schema = SECTIONS[section][1]()
+    loader = RowLoader(schema)
+    for item in seed_items(section):
+        for name in [None, *item]:
+            like = {key: value for key, value in item.items() if key != name}
+            if name in loader.required or outcome(schema.load, like)[0] == "refused":
+                continue
+            chunk = [dict(like) for _ in range(3)]
+            assert loader.load_many(chunk) == [schema.load(row) for row in chunk], like
+
+
+def test_a_chunk_of_values_never_met_is_loaded_with_few_of_them_remembered():
+    # The periods of one long series: remembering them all would cost more than it saves,
+    # until a chunk meets some of them again.
+    schema = SECTIONS["statistics"][1]()
+    loader = RowLoader(schema)
+    row = {k: 1 if k.endswith("_id") else v for k, v in SEED["statistics"][0].items()}
+    periods = [f"{year}-01" for year in range(1800, 1800 + 3 * RowLoader.FEW)] + ["2025-13"]
+    chunk = [row | {"period": period} for period in periods]
+    for remembered in (RowLoader.FEW, len(periods)):
+        loaded = loader.load_many(chunk)
+        assert loaded[:-1] == [schema.load(dict(item)) for item in chunk[:-1]]
+        assert loaded[-1] is None  # refused: the schema says why
+        assert len(loader.seen["period"]) == remembered

@@ -201,6 +201,19 @@ def test_create_many_stores_the_good_rows_and_says_why_for_the_others(app):
             assert record_of(revision) == json.loads(json.dumps(stored, default=as_text))
 
 
+def test_create_many_checks_the_rules_of_a_chunk_whose_references_are_all_stored(app):
+    # Such a chunk skips each row's own look for its references: its rules still hold.
+    rows = [statistic("2024"), statistic("2023", value=Decimal(-1), change_pct=Decimal(5))]
+    with app.app_context(), database.atomic() as transaction:
+        ids, errors = records.create_many(Statistic, rows)
+        assert list(ids) == [0]
+        assert errors[1].errors == {
+            "value": "A count cannot be negative.",
+            "change_basis": "Say what change_pct compares with (for example yoy).",
+        }
+        transaction.rollback()
+
+
 def stored_as(model, keys: list) -> list[dict]:
     """Everything a create leaves of the records `keys`, in their order: fields, revisions,
     history and search document; with what tells two stores apart (the key, the instants)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from api import create_app
 from models.schema import drop_schema
 from models.tables import Statistic
-from service.cli import main
+from service.cli import _reporting, main
 from tests.api.test_openapi import COMMITTED
 from tests.helpers import CONSOLE_SCRIPT, free_port, statistics_csv, wait_until_serving
 
@@ -246,3 +246,18 @@ def test_a_file_with_a_byte_order_mark_is_imported(run, client, tmp_path, name, 
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     assert "Imported: created 1, updated 0, skipped 0, rejected 0." in run("import", str(path))
     assert len(client.get("/v1/statistics?region=JP").json) == 1
+
+
+def test_the_progress_of_an_import_reaches_the_file_s_length_in_few_steps():
+    class Bar:
+        def __init__(self):
+            self.steps = []
+
+        def update(self, n_steps):
+            self.steps.append(n_steps)
+
+    lines = [b"x" * 999 + b"\n"] * 200
+    bar = Bar()
+    assert list(_reporting(lines, bar, step=50_000)) == lines
+    assert sum(bar.steps) == 200_000
+    assert len(bar.steps) == 5  # every 50 lines, and the rest (none) at the end
