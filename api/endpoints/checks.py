@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields
 
+from api.caching import cached
 from api.fields import Code, Number, PeriodField, QueryId, Region
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.resource import Blueprint
@@ -88,6 +89,7 @@ class ConflictSchema(CheckedPointSchema):
 
 @blp.route("/reconciliation")
 class Reconciliation(MethodView):
+    @cached
     @blp.arguments(ChecksQuery, location="query", unknown=RAISE)
     @blp.response(200, ReconciliationSchema(many=True), headers=LIST_HEADERS)
     @blp.doc(operationId="check_reconciliation")
@@ -99,6 +101,7 @@ class Reconciliation(MethodView):
 
 @blp.route("/conflicts")
 class Conflicts(MethodView):
+    @cached
     @blp.arguments(ChecksQuery, location="query", unknown=RAISE)
     @blp.response(200, ConflictSchema(many=True), headers=LIST_HEADERS)
     @blp.doc(operationId="list_conflicts")

@@ -3,6 +3,7 @@
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
+from api.caching import cached
 from api.fields import Code, Id, Number, PeriodField, QueryId, QueryInteger, Region
 from api.resource import crud_blueprint
 from api.schemas import AsOfQuery, QuerySchema, SourcedSchema, any_of, search_field, sort_field
@@ -214,6 +215,7 @@ blp = crud_blueprint(
     parameters=[{"in": "path", "name": "id", "description": "The target's id."}],
 )
 class TargetProgress(MethodView):
+    @cached
     @blp.arguments(AsOfQuery, location="query", unknown=RAISE)
     @blp.response(200, ProgressSchema)
     @blp.alt_response(404, response="NOT_FOUND")

@@ -21,6 +21,8 @@ from tests.conftest import BACKENDS, backend_url, copy_seeded_sqlite, seeded_app
 
 FUTURE = "2999-01-01T00:00:00Z"  # an instant still to come, which is read as now
 SERIES = "/v1/series?indicator=vehicle_exports&region=CN&segment=total&transform=yoy_pct"
+CHECKS = ["/v1/checks/reconciliation", "/v1/checks/conflicts"]
+PROGRESS = "/v1/targets/1/progress"  # the seed's export target, judged on the yearly totals
 NEW_STATISTIC = {  # the year before the seed's total, which its stated change compares with
     "indicator": "vehicle_exports",
     "region": "CN",
@@ -33,8 +35,9 @@ NEW_STATISTIC = {  # the year before the seed's total, which its stated change c
 
 def cached_urls(client) -> list[str]:
     """Every cached endpoint: each collection's list and first record, the timeline, a
-    series and the landing page. Reads need no key, which a restore would not keep."""
-    urls = ["/", "/v1/facts", SERIES, "/v1/statistics?region=CN"]
+    series, the checks, a target's progress and the landing page. Reads need no key, which
+    a restore would not keep."""
+    urls = ["/", "/v1/facts", SERIES, "/v1/statistics?region=CN", *CHECKS, PROGRESS]
     for name, resource in resources.REGISTRY.items():
         first = client.get(f"/v1/{name}").get_json()[0]
         urls += [f"/v1/{name}", f"/v1/{name}/{first[resource.key.name]}"]
@@ -116,6 +119,8 @@ def test_every_cached_read_answers_with_what_a_write_left(
     assert {"/", "/v1/statistics", "/v1/facts"} <= changed
     if write in (create, restore):  # the stated change of the seed's total is now derived
         assert {"/v1/statistics/1", SERIES} <= changed
+    if write is update:  # the total no longer matches its parts, nor the target's pace
+        assert {CHECKS[0], PROGRESS} <= changed
 
 
 class Clock:
