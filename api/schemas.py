@@ -18,7 +18,7 @@ from api.fields import (
     visible,
 )
 from api.pagination import PagingSchema
-from models import resources
+from models import figures, resources
 
 
 class InputSchema(Schema):
@@ -241,4 +241,44 @@ def any_of(field: fields.Field, description: str, most: int = 100) -> fields.Fie
     of them."""
     return SeveralValues(
         field, validate=validate.Length(min=1, max=most), metadata={"description": description}
+    )
+
+
+def status_field(description: str) -> fields.Field:
+    """What kind of number a value is (models/figures.py)."""
+    return fields.String(
+        load_default="reported",
+        validate=validate.OneOf(figures.STATUSES),
+        metadata={
+            "description": f"{description} reported (the default), estimated, provisional, "
+            "forecast (never judged as a fact by progress and the checks), revised, or break "
+            "(the series changed before it: never compared with earlier periods).",
+            "example": "reported",
+        },
+    )
+
+
+def rank_field() -> fields.Field:
+    """Which of several figures for the same question to use (models/figures.py)."""
+    return fields.String(
+        load_default="normal",
+        validate=validate.OneOf(figures.RANKS),
+        metadata={
+            "description": "preferred, normal or deprecated. Where several figures answer the "
+            "same question, the service uses the preferred one, else the most recently "
+            "published normal one, never a deprecated one.",
+            "example": "normal",
+        },
+    )
+
+
+def rank_reason_field() -> fields.Field:
+    return fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=1000),
+        metadata={
+            "description": "Why it is ranked so.",
+            "example": "The customs figure, which the ministry's release rounds.",
+        },
     )

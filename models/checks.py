@@ -9,22 +9,14 @@ from typing import Any, cast
 from peewee import Field, fn
 
 from models.db import db_values, one_of, rendered
+from models.figures import bounds_of
+from models.figures import inferred_precision as precision
 from models.periods import Period
 from models.series import percent
 from models.tables import Segment, Statistic
 
 # Which period a stated change compares with.
 COMPARED_PERIOD = {"yoy": Period.year_earlier, "previous_period": Period.previous}
-
-
-def precision(value: Decimal) -> Decimal:
-    """Half a unit of the last significant digit: how far a rounded figure may be off.
-
-    1420000 ("1.42 million") may be off by 5000, 7.3 by 0.05, and 242000 by 500. A figure
-    that is exact beyond its trailing zeros is checked no more strictly than this.
-    """
-    exponent = cast(int, value.normalize().as_tuple().exponent)  # an int: `value` is finite
-    return Decimal(5).scaleb(exponent - 1) if value else Decimal(0)
 
 
 @dataclass
@@ -35,10 +27,16 @@ class DerivedChange:
 
 
 def annotate_statistics(rows: list[Any]) -> list[Any]:
-    """Set each statistic's derived-change fields; returns rows."""
+    """Set each statistic's derived-change fields and the range it may lie in; returns rows."""
     derived = derived_changes(rows)
     for row in rows:
         row.__dict__.update(vars(derived.get(row.id, DerivedChange())))
+        limits = bounds_of(row)
+        row.precision_basis, row.range_low, row.range_high = (
+            limits.basis,
+            limits.low,
+            limits.high,
+        )
     return rows
 
 

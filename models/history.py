@@ -275,13 +275,27 @@ def keep_versions(revisions: Iterable[tuple[Any, ...]]) -> None:
     instant answers as it did, when history began after them; their revisions read them.
     """
     tables_by_name = _resources()
+    columns: dict[str, set[str]] = {}  # those each history table has had by the migration
     for resource, _key, version, change, at, text in revisions:
         model = tables_by_name[resource]
         history = HISTORY[model]
+        name = history._meta.table_name
+        if name not in columns:
+            columns[name] = {column.name for column in database.get_columns(name)}
         fields = history._meta.fields
-        record = {name: value for name, value in json.loads(text).items() if name in fields}
-        record["version"] = version - (change == "delete")
-        history.insert(**record, valid_from=at, valid_to=at).execute()
+        record = {f.name: f.default for f in fields.values() if isinstance(f.default, str)}
+        record |= {name: value for name, value in json.loads(text).items() if name in fields}
+        record |= {"version": version - (change == "delete"), "valid_from": at, "valid_to": at}
+        # Only the columns the table has (peewee would add later ones' defaults): a later
+        # migration gives the others their values.
+        row = {
+            fields[f].column_name: fields[f].db_value(value)
+            for f, value in record.items()
+            if fields[f].column_name in columns[name]
+        }
+        marks = ", ".join([database.obj.param] * len(row))
+        names = ", ".join(f'"{column}"' for column in row)
+        database.execute_sql(f'INSERT INTO "{name}" ({names}) VALUES ({marks})', list(row.values()))
 
 
 # The instant being read, for what is not a table's current state: revisions are history.

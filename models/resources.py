@@ -282,6 +282,8 @@ register(
             # Periods overlap the asked range: they end after it starts and start before it ends.
             "period_from": lambda period: Statistic.period_end >= period.start,
             "period_to": lambda period: Statistic.period_start <= period.end,
+            "status": any_of(Statistic.status),
+            "rank": any_of(Statistic.rank),
             "value_min": since(Statistic.value),
             "value_max": until(Statistic.value),
         },
@@ -323,6 +325,8 @@ register(
             "indicator": any_of(Target.indicator),
             "segment": any_of(Target.segment),
             "status": any_of(Target.status),
+            "value_status": any_of(Target.value_status),
+            "rank": any_of(Target.rank),
             "industry": any_of(Target.industry),
             "source_id": any_of(Target.source),
             "event_id": any_of(Target.event),

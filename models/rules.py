@@ -51,7 +51,22 @@ def statistic_rules(record: dict[str, Any], key: int | str | None) -> dict[str, 
         errors.update(_count_rules(record["value"], record.get("change_pct")))
     if record.get("change_pct") is not None and not record.get("change_basis"):
         errors["change_basis"] = "Say what change_pct compares with (for example yoy)."
+    errors.update(_bounds_rules(record))
     return errors
+
+
+def _bounds_rules(record: dict[str, Any]) -> dict[str, str]:
+    """A figure's precision or its bounds, each as models/figures.py reads them."""
+    precision, lower, upper = (record.get(name) for name in ("precision", "lower", "upper"))
+    if precision is not None and (lower is not None or upper is not None):
+        return {"precision": "Give precision, or lower and upper, not both."}
+    if precision is not None and precision < 0:
+        return {"precision": "A precision is a half-width: it cannot be negative."}
+    if (lower is None) != (upper is None):
+        return {"lower" if lower is None else "upper": "Give lower and upper together."}
+    if lower is not None and not lower <= record["value"] <= upper:
+        return {"lower": "The value must lie between lower and upper."}
+    return {}
 
 
 def _count_rules(value: Decimal, change_pct: Decimal | None) -> dict[str, str]:

@@ -102,8 +102,11 @@ def drop_schema() -> None:
 def _create_tables() -> None:
     """Create the tables and search indexes that do not exist yet; history tables made now
     start with the current rows, valid from their last change."""
-    new_history = not all(database.table_exists(table) for table in history.tables())
-    database.create_tables(all_tables(), safe=True)
+    missing = [table for table in all_tables() if not database.table_exists(table)]
+    new_history = any(table in missing for table in history.tables())
+    # Only the missing ones: an existing table's indexes are its migrations' business (an
+    # index on a column still to be added would be taken by SQLite as one on a string).
+    database.create_tables(missing)
     if new_history:
         history.backfill()
     search.create_indexes()

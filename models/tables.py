@@ -207,6 +207,15 @@ class Statistic(Cited, Record):
     )
     event_id: int | None
     quote = TextField(null=True)
+    # Added after the rest, as a migration adds them (models/migrations/005_figures.py).
+    # What kind of number it is, how precise (a half-width, or bounds), and how it ranks
+    # among figures for the same question: models/figures.py.
+    status = CharField(16, default="reported", index=True)
+    precision = _amount(null=True)
+    lower = _amount(null=True)
+    upper = _amount(null=True)
+    rank = CharField(16, default="normal")
+    rank_reason = TextField(null=True)
 
     class Meta:
         indexes = (
@@ -270,6 +279,11 @@ class Target(Cited, Record):
     )
     event_id: int | None
     quote = TextField(null=True)
+    # Added after the rest, as a migration adds them (models/migrations/005_figures.py).
+    # The status of target_value as a number (models/figures.py): `status` is the target's own.
+    value_status = CharField(16, default="reported", index=True)
+    rank = CharField(16, default="normal")
+    rank_reason = TextField(null=True)
 
     @classmethod
     def full(cls) -> Any:

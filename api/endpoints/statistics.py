@@ -4,7 +4,17 @@ from marshmallow import fields, validate
 
 from api.fields import Code, Id, Number, PeriodField, QueryId, QueryNumber, Region
 from api.resource import crud_blueprint
-from api.schemas import QuerySchema, SourcedSchema, any_of, search_field, sort_field
+from api.schemas import (
+    QuerySchema,
+    SourcedSchema,
+    any_of,
+    rank_field,
+    rank_reason_field,
+    search_field,
+    sort_field,
+    status_field,
+)
+from models import figures
 from models.periods import FREQUENCIES
 from models.tables import Statistic
 
@@ -97,12 +107,60 @@ class StatisticSchema(SourcedSchema):
             "example": True,
         },
     )
+    status = status_field("What kind of number the value is:")
+    precision = Number(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=0),
+        metadata={
+            "description": "Half the width of the value's rounding, as the source states it: "
+            '5000 for "1.42 million". Give it or lower and upper, not both; without either, '
+            "the precision is inferred from the value's last significant digit.",
+            "example": 5000,
+        },
+    )
+    lower = Number(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The lowest the figure may be, as stated; with upper."},
+    )
+    upper = Number(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "The highest the figure may be, as stated; with lower."},
+    )
+    precision_basis = fields.String(
+        dump_only=True,
+        metadata={
+            "description": "stated (precision or bounds were given) or inferred (from the "
+            "value's digits): where range_low and range_high come from.",
+            "enum": ["stated", "inferred"],
+            "example": "inferred",
+        },
+    )
+    range_low = Number(
+        dump_only=True,
+        metadata={
+            "description": "The lowest the figure may be: what the checks compare with.",
+            "example": 1415000,
+        },
+    )
+    range_high = Number(
+        dump_only=True,
+        metadata={
+            "description": "The highest the figure may be (excluded when inferred from "
+            "rounding: 1425000 would be 1.43 million).",
+            "example": 1425000,
+        },
+    )
     event_id = Id(
         attribute="event",
         load_default=None,
         allow_none=True,
         metadata={"description": "The event the figure was announced at, if any."},
     )
+    rank = rank_field()
+    rank_reason = rank_reason_field()
 
 
 class StatisticQuery(QuerySchema):
@@ -127,6 +185,13 @@ class StatisticQuery(QuerySchema):
             "description": "Only periods that start on or before this period ends.",
             "example": "2025",
         }
+    )
+    status = any_of(
+        fields.String(validate=validate.OneOf(figures.STATUSES)),
+        "Only values of these statuses, e.g. `reported,revised`.",
+    )
+    rank = any_of(
+        fields.String(validate=validate.OneOf(figures.RANKS)), "Only figures of these ranks."
     )
     value_min = QueryNumber(metadata={"description": "Only values at least this."})
     value_max = QueryNumber(metadata={"description": "Only values at most this."})

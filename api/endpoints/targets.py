@@ -6,9 +6,19 @@ from marshmallow import RAISE, Schema, fields, validate
 from api.caching import cached
 from api.fields import Code, Id, Number, PeriodField, QueryId, QueryInteger, Region
 from api.resource import crud_blueprint
-from api.schemas import AsOfQuery, QuerySchema, SourcedSchema, any_of, search_field, sort_field
+from api.schemas import (
+    AsOfQuery,
+    QuerySchema,
+    SourcedSchema,
+    any_of,
+    rank_field,
+    rank_reason_field,
+    search_field,
+    sort_field,
+    status_field,
+)
+from models import figures, records
 from models import progress as target_progress
-from models import records
 from models.tables import Target
 
 DIRECTIONS = ("at_least", "at_most", "exactly")
@@ -157,6 +167,9 @@ class TargetSchema(SourcedSchema):
         validate=validate.OneOf(STATUSES),
         metadata={"description": "Where the commitment stands.", "example": "active"},
     )
+    value_status = status_field(
+        "What kind of number target_value is (`status` is the commitment's own):"
+    )
     announced_on = fields.Date(
         load_default=None,
         allow_none=True,
@@ -173,6 +186,8 @@ class TargetSchema(SourcedSchema):
         allow_none=True,
         metadata={"description": "The event it was announced at, if any.", "example": 1},
     )
+    rank = rank_field()
+    rank_reason = rank_reason_field()
 
 
 class TargetQuery(QuerySchema):
@@ -181,6 +196,13 @@ class TargetQuery(QuerySchema):
     segment = any_of(Code(), "Only targets on these segments.")
     status = any_of(
         fields.String(validate=validate.OneOf(STATUSES)), "Only targets in these statuses."
+    )
+    value_status = any_of(
+        fields.String(validate=validate.OneOf(figures.STATUSES)),
+        "Only targets whose value is of these statuses.",
+    )
+    rank = any_of(
+        fields.String(validate=validate.OneOf(figures.RANKS)), "Only targets of these ranks."
     )
     industry = any_of(Code(), "Only targets of these industries.")
     source_id = any_of(QueryId(), "Only targets reported by these sources.")

@@ -32,12 +32,7 @@ def test_an_upgrade_from_the_first_migration_keeps_every_row(app):
     with app.app_context():
         newest = Statistic.select().order_by(Statistic.id.desc()).get().id
         records.delete(Statistic, newest, None)  # the case the second migration is for
-        before = list(dump.export_rows())
-        # At the first migration's schema, each revision held a copy of its version.
-        copies = {r.id: record_of(r) for r in history.with_records(list(Revision.select()))}
-        schema.drop_schema()
-        assert schema.upgrade(FIRST) == [FIRST]
-        load([_with_copy(line, copies) for line in before])
+        before = _at_the_first_schema()
         with pytest.raises(SchemaMismatch, match="behind"):
             schema.check()
 
@@ -47,6 +42,17 @@ def test_an_upgrade_from_the_first_migration_keeps_every_row(app):
         period = {"period_start": "2019-01-01", "period_end": "2019-12-31"}
         created = records.create(Statistic, _statistic(**period))
         assert created.id == newest + 1
+
+
+def _at_the_first_schema() -> list[str]:
+    """Store today's rows again at the first migration's schema; returns them as exported."""
+    before = list(dump.export_rows())
+    # At the first migration's schema, each revision held a copy of its version.
+    copies = {r.id: record_of(r) for r in history.with_records(list(Revision.select()))}
+    schema.drop_schema()
+    assert schema.upgrade(FIRST) == [FIRST]
+    load([_with_copy(line, copies) for line in before])
+    return before
 
 
 def _with_copy(line: str, copies: dict) -> str:
@@ -80,10 +86,8 @@ def test_upgrades_started_together_apply_each_migration_once(app):
 
 def test_a_database_made_before_migrations_is_adopted(app):
     with app.app_context():
-        schema.drop_schema()
-        schema.upgrade(FIRST)
+        before = _at_the_first_schema()
         database.execute_sql("DROP TABLE migratehistory")  # as release 0.1's init-db left it
-        before = list(dump.export_rows())
         assert schema.upgrade() == [name for name, _ in schema.status()][1:]
         assert [applied for _, applied in schema.status()] == [True] * len(schema.status())
         assert list(dump.export_rows()) == before

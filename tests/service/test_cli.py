@@ -57,11 +57,11 @@ def test_db_upgrade_brings_a_new_database_up_to_date_and_status_says_so(run, emp
     assert status.exit_code == 1
     assert "pending\t001_initial" in status.output and "db upgrade" in status.output
     assert (
-        "Applied 001_initial, 002_ids_given_once, 003_one_store_of_history, 004_data_stamp."
-        in run("db", "upgrade")
+        "Applied 001_initial, 002_ids_given_once, 003_one_store_of_history, 004_data_stamp, "
+        "005_figures." in run("db", "upgrade")
     )
     assert "Already up to date." in run("db", "upgrade")
-    assert "applied\t004_data_stamp" in run("db", "status")
+    assert "applied\t005_figures" in run("db", "status")
 
 
 def test_commands_other_than_serve_refuse_a_database_behind_the_code(empty_database):
@@ -102,8 +102,8 @@ def test_serve_creates_seeds_and_serves_with_gunicorn(tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert (
-        "Applied 001_initial, 002_ids_given_once, 003_one_store_of_history, 004_data_stamp."
-        in output
+        "Applied 001_initial, 002_ids_given_once, 003_one_store_of_history, 004_data_stamp, "
+        "005_figures." in output
     )
     assert "loaded the seed facts" in output
     assert "Booting worker" in output
