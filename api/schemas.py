@@ -158,8 +158,9 @@ class SourcedSchema(RecordSchema):
 
 
 class AsOfQuery(InputSchema):
-    """The `as_of` parameter every read takes. The app applies it to the whole request (see
-    api/__init__.py), so it is checked and documented here but not passed on to the view."""
+    """The `as_of` and `known_on` parameters every read takes. The app applies them to the
+    whole request (api/as_of.py), so they are checked and documented here but not passed on
+    to the view."""
 
     as_of = UTCDateTime(
         metadata={
@@ -173,9 +174,20 @@ class AsOfQuery(InputSchema):
         }
     )
 
+    known_on = fields.Date(
+        metadata={
+            "description": "Answer with only the facts their sources had published by this "
+            "day (by the source's published_on; a source with none is left out), whenever "
+            "they were stored: what was known on that day. Filters, transforms, checks and "
+            "progress all work on them. With as_of, of what the database held then.",
+            "example": "2025-06-01",
+        }
+    )
+
     @post_load
     def _applied_to_the_request(self, data, **kwargs):
         data.pop("as_of", None)
+        data.pop("known_on", None)
         return data
 
 

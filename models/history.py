@@ -30,6 +30,7 @@ from peewee import (
     AutoField,
     Case,
     CommaNodeList,
+    DateField,
     DateTimeField,
     Field,
     ForeignKeyField,
@@ -40,7 +41,7 @@ from peewee import (
 )
 
 from models.db import BaseModel, among, database, key_list, preamble
-from models.tables import Record, Revision, as_text
+from models.tables import Record, Revision, Source, as_text
 
 
 def _column(field: Field) -> Field:
@@ -129,6 +130,7 @@ def keep(model: type[Model], keys: list[Any], at: datetime, change: str) -> None
 
 
 _INSTANT = DateTimeField()
+_DAY = DateField()
 
 
 @cache
@@ -302,13 +304,20 @@ def keep_versions(revisions: Iterable[tuple[Any, ...]]) -> None:
 instant: ContextVar[datetime | None] = ContextVar("instant", default=None)
 # What read_as_of returns, for stop_reading_as_of to undo it.
 ReadingTokens = tuple[Token[tuple[str, list[Any]] | None], Token[datetime | None]]
+# Stand-ins for the instant and the day in the WITH clause, told apart in its parameters.
+_AT, _ON = datetime(1, 1, 1), date(1, 1, 2)
+# Read as the instant `now`: only the versions still open, which are the current rows.
+_NOW = datetime(9999, 12, 31)
 
 
-def read_as_of(at: datetime) -> ReadingTokens:
-    """From now on in this context, every select reads the database as it stood at `at`."""
+def read_as_of(at: datetime | None = None, known_on: date | None = None) -> ReadingTokens:
+    """From now on in this context, every select reads the database as it stood at `at`
+    (else as it stands), and of the facts only those whose sources had published them by
+    `known_on`, if given."""
     backend: type = type(database.obj)
-    sql, uses = _with_clause(backend)
-    return preamble.set((sql, [DateTimeField().db_value(at)] * uses)), instant.set(at)
+    sql, stand_ins = _with_clause(backend, known_on is not None)
+    values = {_AT: _INSTANT.db_value(at or _NOW), _ON: _DAY.db_value(known_on)}
+    return preamble.set((sql, [values[s] for s in stand_ins])), instant.set(at)
 
 
 def stop_reading_as_of(tokens: ReadingTokens) -> None:
@@ -317,9 +326,9 @@ def stop_reading_as_of(tokens: ReadingTokens) -> None:
 
 
 @contextmanager
-def as_of(at: datetime) -> Iterator[None]:
+def as_of(at: datetime | None = None, known_on: date | None = None) -> Iterator[None]:
     """`read_as_of` for the length of a block."""
-    token = read_as_of(at)
+    token = read_as_of(at, known_on)
     try:
         yield
     finally:
@@ -337,15 +346,18 @@ def made_by_then(query: Any) -> Any:
 
 
 @cache
-def _with_clause(backend: type) -> tuple[str, int]:
-    """The WITH clause that stands every table in for itself at an instant, as SQL for
-    `backend`, and how many times the instant is a parameter of it (each one is)."""
+def _with_clause(backend: type, known: bool) -> tuple[str, list[Any]]:
+    """The WITH clause that stands every table in for itself at an instant, and if `known`,
+    each fact for itself only if its source was published by a day, as SQL for `backend`;
+    and its parameters, each `_AT` (the instant) or `_ON` (the day)."""
     ctes = []
-    stand_in = datetime(1, 1, 1)
     for table, history in HISTORY.items():
         fields = _history_fields(table)
         since, until = history.valid_from, history.valid_to
-        valid = (since <= stand_in) & (until.is_null() | (until > stand_in))
+        valid = (since <= _AT) & (until.is_null() | (until > _AT))
+        published = _published(table, history) if known else None
+        if published is not None:
+            valid &= published
         columns = [field.column_name for field in fields]
         # NOT MATERIALIZED: a table read twice in one query (a union, a subquery) must still
         # be narrowed by that query's conditions, not copied whole first.
@@ -355,4 +367,17 @@ def _with_clause(backend: type) -> tuple[str, int]:
     with context.scope_cte(subquery=False):  # as peewee renders a query's own WITH
         context.literal("WITH ").sql(CommaNodeList(ctes)).literal(" ")
     sql, params = context.query()
-    return sql, len(params)
+    rendered = {_INSTANT.db_value(_AT): _AT, _DAY.db_value(_ON): _ON}
+    return sql, [rendered[param] for param in params]
+
+
+def _published(table: type[Model], history: Any) -> Any | None:
+    """The condition on `table`'s history that its rows were published by the day `_ON`: a
+    source by its publication date (unknown: not known to be published), a fact by its
+    source's, read from the source's own common table expression."""
+    if table is Source:
+        return history.published_on <= _ON
+    cited = [fk for fk in table._meta.refs if fk.rel_model is Source]
+    if not cited:
+        return None  # not a fact: a vocabulary, or a part of a record
+    return getattr(history, cited[0].name).in_(Source.select(Source.id))

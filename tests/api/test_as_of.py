@@ -214,3 +214,83 @@ def test_a_malformed_instant_is_a_422_naming_the_parameter(client, path, value):
     assert response.status_code == 422, response.json
     assert response.content_type == "application/problem+json"
     assert [error["parameter"] for error in response.json["errors"]] == ["as_of"]
+
+
+# -- known_on: what the sources had published by a day ---------------------------------------
+
+
+def add_source(client, published_on: str, name: str = "Customs") -> int:
+    url = f"https://example.org/{name.replace(' ', '-')}"
+    body = {"publisher": name, "title": f"{name} {published_on}", "url": url}
+    response = client.post("/v1/sources", json=body | {"published_on": published_on})
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_known_on_leaves_out_facts_published_after_the_day(client):
+    # The seed's source was published on 2025-05-11.
+    for path in ("/v1/statistics", "/v1/events", "/v1/targets", "/v1/sources"):
+        assert ids(client.get(path, query_string={"known_on": "2025-05-10"})) == [], path
+        assert ids(client.get(path, query_string={"known_on": "2025-05-11"})) != [], path
+    assert (
+        client.get("/v1/statistics/1", query_string={"known_on": "2025-05-10"}).status_code == 404
+    )
+    assert client.get("/v1/facts", query_string={"known_on": "2025-01-01"}).json == []
+
+
+def test_a_backdated_source_changes_known_on_answers_but_not_as_of_answers(client):
+    before = moment()
+    source = add_source(client, "2024-03-01")
+    body = NEW_STATISTIC | {"source_id": source, "region": "CN", "period": "2024-Q1"}
+    body |= {"value": 1323000}
+    created = client.post("/v1/statistics", json=body).json
+    # Known on 2024-06-01, though stored today: only the 2024 release was published by then.
+    query = {"region": "CN", "segment": "total", "known_on": "2024-06-01"}
+    assert ids(client.get("/v1/statistics", query_string=query)) == [created["id"]]
+    # As the database stood before it was stored, nobody knew it.
+    query = {"region": "CN", "segment": "total", "as_of": before}
+    assert ids(client.get("/v1/statistics", query_string=query)) == [1]
+    both = {"known_on": "2024-06-01", "as_of": before}
+    assert ids(client.get("/v1/statistics", query_string=both)) == []
+    # Today, the 2025 release's stated change is checked against the 2024 figure; on a day
+    # before the 2025 release, there is no 2025 figure to check.
+    assert client.get("/v1/statistics/1").json["derived_change_pct"] == 7.33
+    series = {"indicator": "vehicle_exports", "region": "CN", "segment": "total"}
+    points = client.get("/v1/series", query_string=series | {"known_on": "2024-06-01"}).json
+    assert [p["period"] for p in points["points"]] == ["2024-Q1"]
+    points = client.get("/v1/series", query_string=series).json
+    assert [p["period"] for p in points["points"]] == ["2024-Q1", "2025-Q1"]
+
+
+def test_known_on_applies_to_the_checks_and_progress(client):
+    source = add_source(client, "2024-03-01")
+    body = NEW_STATISTIC | {"source_id": source, "region": "CN", "period": "2025-Q1"}
+    body |= {"segment": "passenger_cars", "value": 1000000}
+    assert client.post("/v1/statistics", json=body).status_code == 201
+    [check] = client.get("/v1/checks/reconciliation", query_string={"source_id": source}).json
+    assert check["status"] == "incomplete"
+    today = client.get("/v1/checks/conflicts").json
+    assert [c["segment"] for c in today] == ["passenger_cars"]
+    assert client.get("/v1/checks/conflicts", query_string={"known_on": "2024-06-01"}).json == []
+    # The target itself was announced in 2025: not known then.
+    progress = client.get("/v1/targets/1/progress", query_string={"known_on": "2024-06-01"})
+    assert progress.status_code == 404
+
+
+def test_known_on_chooses_the_figures_progress_is_judged_on(client):
+    later = add_source(client, "2026-01-20", "Statistics office")
+    body = NEW_STATISTIC | {"source_id": later, "region": "CN", "period": "2025"}
+    assert client.post("/v1/statistics", json=body | {"value": 6000000}).status_code == 201
+    today = client.get("/v1/targets/1/progress").json
+    assert (today["period"], today["basis"]) == ("2025", "annual")
+    then = client.get("/v1/targets/1/progress", query_string={"known_on": "2025-12-31"}).json
+    assert (then["period"], then["actual"]) == ("2025-Q1", 1420000)
+
+
+@pytest.mark.parametrize("value", ["2025-13-01", "yesterday", "2025-06-01T00:00:00Z", "0"])
+def test_a_malformed_known_on_is_refused(client, value):
+    series = "/v1/series?indicator=vehicle_exports&region=CN&segment=total"
+    for path in ("/v1/statistics?", "/v1/statistics/1?", f"{series}&"):
+        response = client.get(f"{path}known_on={value}")
+        assert response.status_code == 422, path
+        assert "known_on" in [error.get("parameter") for error in response.json["errors"]]
