@@ -101,6 +101,24 @@ class Blueprint(flask_smorest.Blueprint):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._prepare_doc_cbks.append(partial(_document_what_every_operation_shares, self.name))
+        self._prepare_doc_cbks.append(_document_headers)
+
+    @staticmethod
+    def headers(*parameters: dict):
+        """Document header parameters of an operation beside those its arguments document:
+        `doc(parameters=...)` would replace them (flask-smorest merges a list by replacing
+        it), and a read would lose its `as_of`."""
+
+        def decorator(view):
+            view._apidoc = {**getattr(view, "_apidoc", {}), "headers": list(parameters)}
+            return view
+
+        return decorator
+
+
+def _document_headers(doc: dict, doc_info: dict, **kwargs):
+    doc.setdefault("parameters", []).extend(doc_info.get("headers", []))
+    return doc
 
 
 def _document_what_every_operation_shares(
@@ -273,7 +291,8 @@ def crud_blueprint(
         @blp.response(200, schema, headers=ETAG_HEADER)
         @blp.alt_response(304, description="Not Modified: your copy is current.")
         @_documents_errors(blp, 400, 404)
-        @blp.doc(operationId=f"get_{singular}", summary=f"Read {one}", parameters=[IF_NONE_MATCH])
+        @blp.headers(IF_NONE_MATCH)
+        @blp.doc(operationId=f"get_{singular}", summary=f"Read {one}")
         def get(self, args, **path):
             return represent(checked(records.fetch(model, path[pk.name])), representation)
 

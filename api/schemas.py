@@ -248,12 +248,13 @@ def sort_field(model) -> fields.Field:
     )
 
 
-def any_of(field: fields.Field, description: str, most: int = 100) -> fields.Field:
+def any_of(
+    field: fields.Field, description: str, most: int = 100, example: str | None = None
+) -> fields.Field:
     """A filter that takes one value or several (up to `most`), comma-separated, meaning any
     of them."""
-    return SeveralValues(
-        field, validate=validate.Length(min=1, max=most), metadata={"description": description}
-    )
+    metadata = {"description": description} | ({"example": example} if example else {})
+    return SeveralValues(field, validate=validate.Length(min=1, max=most), metadata=metadata)
 
 
 def status_field(description: str) -> fields.Field:

@@ -122,12 +122,18 @@ class StatisticSchema(SourcedSchema):
     lower = Number(
         load_default=None,
         allow_none=True,
-        metadata={"description": "The lowest the figure may be, as stated; with upper."},
+        metadata={
+            "description": "The lowest the figure may be, as stated; with upper.",
+            "example": 1415000,
+        },
     )
     upper = Number(
         load_default=None,
         allow_none=True,
-        metadata={"description": "The highest the figure may be, as stated; with lower."},
+        metadata={
+            "description": "The highest the figure may be, as stated; with lower.",
+            "example": 1425000,
+        },
     )
     precision_basis = fields.String(
         dump_only=True,
@@ -188,10 +194,13 @@ class StatisticQuery(QuerySchema):
     )
     status = any_of(
         fields.String(validate=validate.OneOf(figures.STATUSES)),
-        "Only values of these statuses, e.g. `reported,revised`.",
+        "Only values of these statuses.",
+        example="reported,revised",
     )
     rank = any_of(
-        fields.String(validate=validate.OneOf(figures.RANKS)), "Only figures of these ranks."
+        fields.String(validate=validate.OneOf(figures.RANKS)),
+        "Only figures of these ranks.",
+        example="preferred,normal",
     )
     value_min = QueryNumber(metadata={"description": "Only values at least this."})
     value_max = QueryNumber(metadata={"description": "Only values at most this."})

@@ -200,9 +200,12 @@ class TargetQuery(QuerySchema):
     value_status = any_of(
         fields.String(validate=validate.OneOf(figures.STATUSES)),
         "Only targets whose value is of these statuses.",
+        example="reported,estimated",
     )
     rank = any_of(
-        fields.String(validate=validate.OneOf(figures.RANKS)), "Only targets of these ranks."
+        fields.String(validate=validate.OneOf(figures.RANKS)),
+        "Only targets of these ranks.",
+        example="preferred,normal",
     )
     industry = any_of(Code(), "Only targets of these industries.")
     source_id = any_of(QueryId(), "Only targets reported by these sources.")

@@ -64,6 +64,10 @@ RELATED = {
     "date": ("end_date",),
     "end_date": ("date",),
     "change_pct": ("change_basis",),
+    # A precision, or bounds given together: a value of one may be refused for the other.
+    "precision": ("lower", "upper"),
+    "lower": ("upper", "precision"),
+    "upper": ("lower", "precision"),
     "as_of": ("indicator", "segment", "share_of", "source_id"),
 }
 # What the matrix sent, per backend: printed and written out by the last test.

@@ -80,6 +80,31 @@ def test_every_field_and_parameter_is_described(spec):
                 assert parameter.get("description"), f"{path} {parameter['name']} undescribed"
 
 
+# What says how sure a figure is (issue 15): each field and parameter shown with an example.
+FIGURE_FIELDS = {
+    "Statistic": ("status", "precision", "lower", "upper", "rank", "rank_reason"),
+    "Target": ("value_status", "rank", "rank_reason"),
+}
+FIGURE_PARAMETERS = {
+    ("/v1/statistics", "get"): ("status", "rank", "known_on"),
+    ("/v1/targets", "get"): ("value_status", "rank", "known_on"),
+    ("/v1/statistics/{id}", "get"): ("known_on",),
+}
+
+
+def test_what_says_how_sure_a_figure_is_has_examples(spec):
+    schemas = spec["components"]["schemas"]
+    for name, names in FIGURE_FIELDS.items():
+        for field in names:
+            assert "example" in schemas[name]["properties"][field], f"{name}.{field}"
+    for (path, method), names in FIGURE_PARAMETERS.items():
+        parameters = {p["name"]: p for p in spec["paths"][path][method]["parameters"]}
+        for name in names:
+            assert "example" in parameters[name] or "example" in parameters[name].get(
+                "schema", {}
+            ), f"{method} {path} {name}"
+
+
 def test_errors_are_documented_as_problem_details(spec):
     not_found = spec["components"]["responses"]["NOT_FOUND"]
     assert list(not_found["content"]) == ["application/problem+json"]
