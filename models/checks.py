@@ -9,11 +9,16 @@ from typing import Any, cast
 from peewee import Field, fn
 
 from models.db import db_values, one_of, rendered
-from models.figures import bounds_of
+from models.figures import Bounds, agree, bounds, bounds_of, preference
 from models.figures import inferred_precision as precision
 from models.periods import Period
 from models.series import percent
-from models.tables import Segment, Statistic
+from models.tables import Segment, Source, Statistic
+
+# A forecast is not a fact that happened: no check judges one, or judges anything by one.
+FORECAST = "forecast"
+# A deprecated figure is never the one used, so never what a stated change is compared with.
+DEPRECATED = "deprecated"
 
 # Which period a stated change compares with.
 COMPARED_PERIOD = {"yoy": Period.year_earlier, "previous_period": Period.previous}
@@ -24,6 +29,7 @@ class DerivedChange:
     implied_prior_value: Decimal | None = None
     derived_change_pct: Decimal | None = None
     change_consistent: bool | None = None
+    change_note: str | None = None  # why the change was not checked, when it was not
 
 
 def annotate_statistics(rows: list[Any]) -> list[Any]:
@@ -42,12 +48,15 @@ def annotate_statistics(rows: list[Any]) -> list[Any]:
 
 def derived_changes(rows: list[Any]) -> dict[int, DerivedChange]:
     """For each statistic with a stated change: the prior value it implies, and, where the
-    compared observation is stored, the change computed from it and whether the two agree."""
+    compared period has a figure to use, the change computed from it and whether the two
+    agree within both figures' bounds. A forecast is neither judged nor judged by."""
+    compared_periods = {}
     wanted = {}
     for row in rows:
         shift = COMPARED_PERIOD.get(row.change_basis)
         compared = shift(row.period) if shift and row.change_pct is not None else None
-        if compared:
+        if compared and row.status != FORECAST:
+            compared_periods[row.id] = compared
             wanted[row.id] = (
                 row.indicator_id,
                 row.region,
@@ -55,18 +64,44 @@ def derived_changes(rows: list[Any]) -> dict[int, DerivedChange]:
                 compared.start,
                 compared.end,
             )
-    priors = _values(set(wanted.values()))
+    figures = _figures(set(wanted.values()))
     result = {}
     for row in rows:
         if row.change_pct is None:
             continue
         derived = DerivedChange(implied_prior_value=_implied_prior(row.value, row.change_pct))
-        prior = priors.get(wanted.get(row.id))
-        if prior:
-            derived.derived_change_pct = percent(row.value / prior - 1)
-            derived.change_consistent = _consistent(row.value, prior, row.change_pct)
+        if row.status == FORECAST:
+            derived.change_note = "Not checked: this value is a forecast."
+        elif row.id not in wanted:
+            derived.change_note = "Not checked: change_basis does not say what it compares with."
+        else:
+            label = compared_periods[row.id].label
+            prior, derived.change_note = _prior(figures.get(wanted[row.id], []), label)
+            if prior is not None:
+                derived.derived_change_pct = percent(row.value / prior.value - 1)
+                derived.change_consistent = _consistent(
+                    bounds_of(row), bounds_of(prior), row.change_pct
+                )
         result[row.id] = derived
     return result
+
+
+def _prior(found: list[Any], label: str) -> tuple[Any, str | None]:
+    """The figure a stated change is compared with, among those stored for its compared
+    period: the one the service uses (models/figures.py), never a forecast. Or why none."""
+    usable = [row for row in found if row.status != FORECAST and row.rank != DEPRECATED]
+    if usable:
+        prior = max(usable, key=lambda row: preference(row.rank, row.published_on, row.source_id))
+        if prior.value:
+            return prior, None
+        return None, f"Not checked: the value for {label} is 0."
+    if not found:
+        return None, f"Not checked: no figure for {label} is stored."
+    if all(row.status == FORECAST for row in found):
+        return None, f"Not checked: {label} has only a forecast, which is not compared with."
+    if all(row.rank == DEPRECATED for row in found):
+        return None, f"Not checked: every figure for {label} is deprecated."
+    return None, f"Not checked: {label} has only forecasts and deprecated figures."
 
 
 def _implied_prior(value: Decimal, change_pct: Decimal) -> Decimal | None:
@@ -78,37 +113,53 @@ def _implied_prior(value: Decimal, change_pct: Decimal) -> Decimal | None:
     return prior.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
-def _consistent(value: Decimal, prior: Decimal, stated: Decimal) -> bool:
-    """Whether some values within rounding of the stored ones give the stated change."""
-    dv, dp, dc = precision(value), precision(prior), precision(stated)
-    if prior - dp <= 0:
+def _consistent(value: Bounds, prior: Bounds, stated: Decimal) -> bool:
+    """Whether some values within the bounds of the value and of the prior give a change
+    within the rounding of the stated one."""
+    if prior.low <= 0:  # a prior that may be 0 or less allows any change
         return True
-    low = ((value - dv) / (prior + dp) - 1) * 100
-    high = ((value + dv) / (prior - dp) - 1) * 100
-    return low <= stated + dc and stated - dc <= high
+    # value / prior is monotonic in each for a positive prior: its extremes are at corners.
+    changes = [(v / p - 1) * 100 for v in (value.low, value.high) for p in (prior.low, prior.high)]
+    # The highest change is value.high / prior.low when the value is positive, open if
+    # value.high is; otherwise it involves prior.high too.
+    closed = value.closed and (value.high > 0 or prior.closed)
+    derived = Bounds(min(changes), max(changes), value.basis, closed)
+    return agree([derived, bounds(stated)])
 
 
-def _values(keys: set[tuple[Any, ...]]) -> dict[Any, Decimal]:
-    """(indicator, region, segment, start, end) -> value, of the most recently stored figure."""
+def _figures(keys: set[tuple[Any, ...]]) -> dict[Any, list[Any]]:
+    """(indicator, region, segment, start, end) -> every figure stored for it, with what
+    choosing among them needs."""
     if not keys:
         return {}
     wanted = list(keys)
     # Every read of a statistic asks this; peewee built its SQL anew each time, which cost
     # more than the read itself. It is built once per number of keys and reused.
-    sql = rendered(_values_query, len(wanted))
+    sql = rendered(_figures_query, len(wanted))
     # A raw query, not execute_sql: a read as of an instant still runs it under its preamble.
     rows = Statistic.raw(sql, *db_values(list(_key_columns(Statistic.segment)), wanted))
-    return {
-        (row.indicator_id, row.region, row.segment_id, row.period_start, row.period_end): row.value
-        for row in rows
-    }
+    found: dict[Any, list[Any]] = {}
+    for row in rows:
+        key = (row.indicator_id, row.region, row.segment_id, row.period_start, row.period_end)
+        found.setdefault(key, []).append(row)
+    return found
 
 
-def _values_query(count: int) -> Any:
+def _figures_query(count: int) -> Any:
     columns = _key_columns(Statistic.segment)
     wanted = [[None] * len(columns)] * count  # placeholders: see models.db.rendered
-    query = one_of(Statistic.select(*columns, Statistic.value), columns, wanted)
-    return query.order_by(Statistic.id)
+    figure = (
+        Statistic.value,
+        Statistic.precision,
+        Statistic.lower,
+        Statistic.upper,
+        Statistic.status,
+        Statistic.rank,
+        Statistic.source,
+        Source.published_on,
+    )
+    query = one_of(Statistic.select(*columns, *figure), columns, wanted)
+    return query.switch(Statistic).join(Source).order_by(Statistic.id)
 
 
 def _key_columns(segment_column: Field) -> tuple[Field, ...]:

@@ -16,12 +16,20 @@ def add_statistic(client, **fields):
     return response.json
 
 
-def add_source(client, name="Customs"):
-    response = client.post(
-        "/v1/sources",
-        json={"publisher": name, "title": f"{name} bulletin", "url": f"https://example.org/{name}"},
-    )
+def add_source(client, name="Customs", published_on=None):
+    body = {"publisher": name, "title": f"{name} bulletin", "url": f"https://example.org/{name}"}
+    if published_on:
+        body["published_on"] = published_on
+    response = client.post("/v1/sources", json=body)
     return response.json["id"]
+
+
+def change(client, statistic_id, **fields):
+    response = client.patch(
+        f"/v1/statistics/{statistic_id}", json=fields, headers={"If-Match": "*"}
+    )
+    assert response.status_code == 200, response.json
+    return response.json
 
 
 def test_a_stated_change_implies_the_prior_value(client):
@@ -93,3 +101,82 @@ def test_sources_that_agree_are_not_conflicts(client):
     add_statistic(client, segment="passenger_cars", value=1178000, source_id=source)
     assert client.get("/v1/checks/conflicts").json == []
     assert client.get("/v1/checks/conflicts?page_size=5").headers["X-Pagination"]
+
+
+@pytest.mark.parametrize(
+    ("precision", "prior", "consistent"),
+    [
+        # 1420000 is 1.42 million: from 1415000 to below 1425000; 7.3% from 7.25 to 7.35.
+        (None, 1318000, True),  # 1415000 / 1318500 is 7.32% up
+        (None, 1317000, False),  # 1415000 / 1317500 is 7.40% up at the least
+        (None, 1329000, True),  # 1425000 / 1328500 is 7.26% up
+        (None, 1331000, False),  # 1425000 / 1330500 is 7.10% up at the most
+        # Stated exact, the value allows 7.45% to 7.54% from 1321000 (7.07% to 7.91% rounded).
+        (None, 1321000, True),
+        (0, 1321000, False),
+        # Stated within 30000, it allows 1301000 (6.80% to 11.50%), which rounded it does not.
+        (30000, 1301000, True),
+        (None, 1301000, False),
+    ],
+)
+def test_a_stated_change_is_checked_within_the_figures_precision(
+    client, precision, prior, consistent
+):
+    if precision is not None:
+        change(client, 1, precision=precision)
+    add_statistic(client, period="2024-Q1", value=prior)
+    total = client.get("/v1/statistics/1").json
+    assert total["change_consistent"] is consistent and total["change_note"] is None
+    assert total["precision_basis"] == ("inferred" if precision is None else "stated")
+
+
+def test_a_stated_change_is_not_compared_with_a_forecast(client):
+    add_statistic(client, period="2024-Q1", value=1301000, status="forecast")
+    total = client.get("/v1/statistics/1").json
+    assert total["derived_change_pct"] is None and total["change_consistent"] is None
+    assert total["change_note"] == (
+        "Not checked: 2024-Q1 has only a forecast, which is not compared with."
+    )
+    # A reported figure beside the forecast is compared with, from any source.
+    add_statistic(client, period="2024-Q1", value=1323000, source_id=add_source(client))
+    total = client.get("/v1/statistics/1").json
+    assert (total["derived_change_pct"], total["change_consistent"]) == (7.33, True)
+
+
+def test_a_forecasts_stated_change_is_not_judged(client):
+    add_statistic(client, period="2024-Q1", value=1301000)
+    change(client, 1, status="forecast")
+    total = client.get("/v1/statistics/1").json
+    assert total["derived_change_pct"] is None and total["change_consistent"] is None
+    assert total["change_note"] == "Not checked: this value is a forecast."
+    assert total["implied_prior_value"] == 1323392  # what the forecast says, not a judgement
+
+
+def test_a_stated_change_is_compared_with_the_figure_the_service_uses(client):
+    add_statistic(client, period="2024-Q1", value=1323000)  # the seed's source, 2025-05-11
+    other = add_statistic(
+        client,
+        period="2024-Q1",
+        value=1301000,
+        source_id=add_source(client, published_on="2025-01-01"),
+    )
+    assert client.get("/v1/statistics/1").json["change_consistent"] is True
+    change(client, other["id"], rank="preferred")
+    assert client.get("/v1/statistics/1").json["change_consistent"] is False
+    change(client, other["id"], rank="deprecated")
+    assert client.get("/v1/statistics/1").json["change_consistent"] is True
+
+
+def test_a_stated_change_is_not_compared_with_a_deprecated_figure(client):
+    prior = add_statistic(client, period="2024-Q1", value=1301000, rank="deprecated")
+    total = client.get("/v1/statistics/1").json
+    assert total["change_consistent"] is None
+    assert total["change_note"] == "Not checked: every figure for 2024-Q1 is deprecated."
+    assert prior["rank"] == "deprecated"
+
+
+def test_without_a_compared_figure_the_note_says_so(client):
+    total = client.get("/v1/statistics/1").json
+    assert total["change_note"] == "Not checked: no figure for 2024-Q1 is stored."
+    change(client, 2, change_pct=None)
+    assert client.get("/v1/statistics/2").json["change_note"] is None  # nothing to check
