@@ -1,9 +1,11 @@
 """Checks on the numbers: a stated change against the data, parts against their whole, and
-sources against each other; each within the rounding the figures themselves allow."""
+sources against each other; each within the bounds the figures allow."""
 
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import reduce
 from typing import Any, cast
 
 from peewee import Field, fn
@@ -187,7 +189,7 @@ def reconciliation_groups(filters: dict[str, Any]) -> Any:
 
 
 def reconcile(groups: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """Whether the additive parts of each group sum to their whole, within rounding."""
+    """Whether the additive parts of each group sum to their whole, within their bounds."""
     if not groups:
         return []
     parents = {(i, r, p, s, e, src) for i, r, p, s, e, src in groups}
@@ -201,6 +203,10 @@ def reconcile(groups: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
         Statistic.period_end,
         Statistic.source,
         Statistic.value,
+        Statistic.precision,
+        Statistic.lower,
+        Statistic.upper,
+        Statistic.status,
         Segment.parent,
         Segment.additive,
     ).join(Segment)
@@ -235,7 +241,13 @@ def _reconciled(
     group: tuple[Any, ...], found: dict[str, Any], expected: dict[str, set[str]]
 ) -> dict[str, Any]:
     indicator, region, parent, start, end, source = group
-    parts, whole = found["parts"], found["whole"]
+    stored = [found["whole"]] if found["whole"] else []
+    stored += found["parts"] + found["overlapping"]
+    # Forecasts are left out: a forecast whole or part is as good as missing.
+    forecasts = [row for row in stored if row.status == FORECAST]
+    whole = found["whole"] if found["whole"] and found["whole"].status != FORECAST else None
+    parts = [row for row in found["parts"] if row.status != FORECAST]
+    overlapping = [row for row in found["overlapping"] if row.status != FORECAST]
     present = {row.segment for row in parts}
     missing = sorted(expected.get(parent, set()) - present)
     result = {
@@ -246,20 +258,48 @@ def _reconciled(
         "segment": parent,
         "value": whole.value if whole else None,
         "parts": [{"segment": r.segment, "value": r.value} for r in parts],
-        "overlapping": [{"segment": r.segment, "value": r.value} for r in found["overlapping"]],
+        "overlapping": [{"segment": r.segment, "value": r.value} for r in overlapping],
         "missing_parts": missing,
+        "forecasts": [{"segment": r.segment, "value": r.value} for r in forecasts],
         "parts_sum": None,
         "difference": None,
         "tolerance": None,
+        "precision_basis": None,
+        "range_low": None,
+        "range_high": None,
+        "parts_sum_low": None,
+        "parts_sum_high": None,
+        "note": _forecast_note(forecasts, len(stored)),
     }
     if whole is None or missing or not parts:
         result["status"] = "incomplete"
         return result
+    whole_range = bounds_of(whole)
+    parts_range = reduce(operator.add, (bounds_of(row) for row in parts))
     total = sum(row.value for row in parts)
-    tolerance = precision(whole.value) + sum(precision(row.value) for row in parts)
-    result |= {"parts_sum": total, "difference": total - whole.value, "tolerance": tolerance}
-    result["status"] = "consistent" if abs(total - whole.value) <= tolerance else "inconsistent"
+    result |= {
+        "parts_sum": total,
+        "difference": total - whole.value,
+        # The largest difference that ranges symmetric about their values allow.
+        "tolerance": (whole_range.high - whole_range.low + parts_range.high - parts_range.low) / 2,
+        "precision_basis": (whole_range + parts_range).basis,
+        "range_low": whole_range.low,
+        "range_high": whole_range.high,
+        "parts_sum_low": parts_range.low,
+        "parts_sum_high": parts_range.high,
+    }
+    consistent = agree([whole_range, parts_range])
+    result["status"] = "consistent" if consistent else "inconsistent"
     return result
+
+
+def _forecast_note(forecasts: list[Any], stored: int) -> str | None:
+    if not forecasts:
+        return None
+    if len(forecasts) == stored:
+        return "Only forecasts, which are not checked: nothing to judge."
+    left_out = ", ".join(row.segment for row in forecasts)
+    return f"Forecasts are not checked: {left_out} left out."
 
 
 def _additive_children() -> dict[str, set[str]]:

@@ -14,8 +14,11 @@ blp = Blueprint(
     "checks",
     __name__,
     url_prefix="/v1/checks",
-    description="Consistency checks over the stored statistics, within the rounding the "
-    "figures allow (half a unit of each one's last significant digit).",
+    description="Consistency checks over the stored statistics, within the bounds each figure "
+    "allows: its stated lower and upper, else its stated precision, else half a unit of its "
+    "last significant digit (a rounded figure's upper end excluded: 1.42 million is at least "
+    "1415000 and less than 1425000). Forecasts are never judged: they are left out of "
+    "reconciliation.",
 )
 
 
@@ -28,6 +31,19 @@ class ChecksQuery(AsOfQuery, PagingSchema):
     source_id = any_of(QueryId(), "Only figures from these sources.")
     period_from = PeriodField(metadata={"description": "Only periods ending on or after this."})
     period_to = PeriodField(metadata={"description": "Only periods starting on or before this."})
+
+
+RANGE_LOW = "The lowest the figure may be: its stated lower, else value minus its precision."
+RANGE_HIGH = (
+    "The highest the figure may be: its stated upper, else value plus its precision "
+    "(excluded when inferred from rounding: 1425000 would be 1.43 million)."
+)
+PRECISION_BASIS = {
+    "description": "stated when a precision or bounds were given (for a sum, by any of its "
+    "figures), inferred when the range comes from the digits alone.",
+    "enum": ["stated", "inferred"],
+    "example": "inferred",
+}
 
 
 class PartSchema(Schema):
@@ -53,8 +69,38 @@ class ReconciliationSchema(CheckedPointSchema):
     )
     parts = fields.List(fields.Nested(PartSchema), metadata={"description": "Additive parts."})
     parts_sum = Number(allow_none=True, metadata={"description": "Their sum.", "example": 1420000})
-    difference = Number(allow_none=True, metadata={"description": "parts_sum minus value."})
-    tolerance = Number(allow_none=True, metadata={"description": "What rounding allows."})
+    difference = Number(
+        allow_none=True, metadata={"description": "parts_sum minus value.", "example": 0}
+    )
+    tolerance = Number(
+        allow_none=True,
+        metadata={
+            "description": "Half the width of the whole's range plus half that of the parts' "
+            "sum: the largest difference their bounds allow when both are symmetric about "
+            "the figures. status compares the ranges themselves.",
+            "example": 6000,
+        },
+    )
+    precision_basis = fields.String(
+        allow_none=True,
+        metadata=PRECISION_BASIS | {"enum": ["stated", "inferred", None]},  # null if not summed
+    )
+    range_low = Number(
+        allow_none=True,
+        metadata={"description": "The whole's lowest: " + RANGE_LOW, "example": 1415000},
+    )
+    range_high = Number(
+        allow_none=True,
+        metadata={"description": "The whole's highest: " + RANGE_HIGH, "example": 1425000},
+    )
+    parts_sum_low = Number(
+        allow_none=True,
+        metadata={"description": "The sum of the parts' lowest values.", "example": 1419000},
+    )
+    parts_sum_high = Number(
+        allow_none=True,
+        metadata={"description": "The sum of the parts' highest values.", "example": 1421000},
+    )
     overlapping = fields.List(
         fields.Nested(PartSchema),
         metadata={
@@ -62,13 +108,35 @@ class ReconciliationSchema(CheckedPointSchema):
         },
     )
     missing_parts = fields.List(
-        fields.String(), metadata={"description": "Additive parts with no figure here."}
+        fields.String(),
+        metadata={
+            "description": "Additive parts with no figure here (a forecast is none).",
+            "example": ["commercial_vehicles"],
+        },
+    )
+    forecasts = fields.List(
+        fields.Nested(PartSchema),
+        metadata={
+            "description": "Figures of this group that are forecasts (the whole's among them, "
+            "if it is one): left out of the check, which never judges a forecast.",
+            "example": [{"segment": "passenger_cars", "value": 1300000}],
+        },
+    )
+    note = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What was left out, and why, when forecasts were.",
+            "example": "Only forecasts, which are not checked: nothing to judge.",
+        },
     )
     status = fields.String(
         metadata={
-            "description": "consistent or inconsistent within tolerance; incomplete when the "
-            "whole or an additive part is missing.",
+            "description": "consistent when some single value lies within both the whole's "
+            "range and the parts' sum's, else inconsistent; incomplete when the whole or an "
+            "additive part is missing or only a forecast (see note), including a group of "
+            "forecasts only.",
             "enum": ["consistent", "inconsistent", "incomplete"],
+            "example": "consistent",
         }
     )
 
@@ -94,7 +162,11 @@ class Reconciliation(MethodView):
     @blp.response(200, ReconciliationSchema(many=True), headers=LIST_HEADERS)
     @blp.doc(operationId="check_reconciliation")
     def get(self, args):
-        """Check that additive parts sum to their whole, per indicator, region, period, source"""
+        """Check that additive parts sum to their whole, per indicator, region, period, source
+
+        Forecasts are left out: a group whose whole or an additive part is only a forecast
+        is incomplete, with a note; a group of forecasts only is listed so, not dropped.
+        """
         rows, headers = paginate(checks.reconciliation_groups(args), None, **take_paging(args))
         return checks.reconcile(rows), headers
 

@@ -180,3 +180,73 @@ def test_without_a_compared_figure_the_note_says_so(client):
     assert total["change_note"] == "Not checked: no figure for 2024-Q1 is stored."
     change(client, 2, change_pct=None)
     assert client.get("/v1/statistics/2").json["change_note"] is None  # nothing to check
+
+
+@pytest.mark.parametrize(
+    ("whole_precision", "commercial", "status", "tolerance"),
+    [
+        # Inferred: 1420000 within 5000, each part within 500; their sum within 1000.
+        (None, 247000, "consistent", 6000),  # 1425000 +- 1000 meets 1.42 million below 1425000
+        (None, 248000, "inconsistent", 6000),  # from 1425000: where 1.42 million ends
+        (None, 249000, "inconsistent", 6000),
+        # Stated within 1000, the whole allows less: 1421000 at most.
+        (None, 245000, "consistent", 6000),
+        (1000, 243000, "consistent", 2000),
+        (1000, 244000, "inconsistent", 2000),  # the sum's from 1421000, where the whole's ends
+        # Stated within 20000, it allows more.
+        (20000, 255000, "consistent", 21000),
+        (None, 255000, "inconsistent", 6000),
+    ],
+)
+def test_parts_are_reconciled_within_their_precision(
+    client, whole_precision, commercial, status, tolerance
+):
+    if whole_precision is not None:
+        change(client, 1, precision=whole_precision)
+    change(client, 3, value=commercial)
+    [check] = client.get("/v1/checks/reconciliation").json
+    assert (check["status"], check["tolerance"]) == (status, tolerance)
+    assert check["difference"] == commercial - 242000
+    assert check["precision_basis"] == ("inferred" if whole_precision is None else "stated")
+    margin = whole_precision if whole_precision is not None else 5000
+    assert (check["range_low"], check["range_high"]) == (1420000 - margin, 1420000 + margin)
+    total = 1178000 + commercial
+    assert (check["parts_sum_low"], check["parts_sum_high"]) == (total - 1000, total + 1000)
+
+
+def test_stated_bounds_of_a_part_are_summed(client):
+    change(client, 3, value=250000, lower=240000, upper=250000)
+    [check] = client.get("/v1/checks/reconciliation").json
+    assert (check["parts_sum_low"], check["parts_sum_high"]) == (1417500, 1428500)
+    assert (check["status"], check["precision_basis"]) == ("consistent", "stated")
+
+
+def test_a_forecast_part_leaves_a_reconciliation_incomplete(client):
+    change(client, 3, status="forecast", value=300000)
+    [check] = client.get("/v1/checks/reconciliation").json
+    assert (check["status"], check["missing_parts"]) == ("incomplete", ["commercial_vehicles"])
+    assert check["forecasts"] == [{"segment": "commercial_vehicles", "value": 300000}]
+    assert check["note"] == "Forecasts are not checked: commercial_vehicles left out."
+    assert check["parts"] == [{"segment": "passenger_cars", "value": 1178000}]
+
+
+def test_a_forecast_overlapping_part_changes_nothing(client):
+    change(client, 4, status="forecast")
+    [check] = client.get("/v1/checks/reconciliation").json
+    assert (check["status"], check["overlapping"]) == ("consistent", [])
+    assert check["forecasts"] == [{"segment": "new_energy_vehicles", "value": 441000}]
+
+
+def test_a_group_of_forecasts_only_is_listed_as_unjudged(client):
+    for segment, value in (("total", 900000), ("passenger_cars", 700000)):
+        add_statistic(client, region="DE", segment=segment, value=value, status="forecast")
+    add_statistic(client, region="DE", segment="commercial_vehicles", value=1, status="forecast")
+    [check] = client.get("/v1/checks/reconciliation?region=DE").json
+    assert (check["status"], check["value"], check["parts"]) == ("incomplete", None, [])
+    assert check["note"] == "Only forecasts, which are not checked: nothing to judge."
+    assert [f["segment"] for f in check["forecasts"]] == [
+        "total",
+        "commercial_vehicles",
+        "passenger_cars",
+    ]
+    assert check["parts_sum"] is None and check["tolerance"] is None
