@@ -1,18 +1,18 @@
 """Checks on the numbers: a stated change against the data, parts against their whole, and
-sources against each other; each within the bounds the figures allow."""
+sources against each other; each within the bounds the figures allow, forecasts never judged."""
 
 import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import reduce
 from typing import Any, cast
 
-from peewee import Field, fn
+from peewee import Case, Field, fn
 
 from models.db import db_values, one_of, rendered
 from models.figures import Bounds, agree, bounds, bounds_of, preference
-from models.figures import inferred_precision as precision
 from models.periods import Period
 from models.series import percent
 from models.tables import Segment, Source, Statistic
@@ -315,31 +315,41 @@ def _additive_children() -> dict[str, set[str]]:
     return children
 
 
-def conflict_groups(filters: dict[str, Any]) -> Any:
-    """Each series point (indicator, region, segment, period) with differing reports, in order."""
+def conflict_groups(filters: dict[str, Any], resolved: bool | None = None) -> Any:
+    """Each series point (indicator, region, segment, period) with differing reports, in
+    order; forecasts left out. `resolved`: only those whose figures still in use (not
+    deprecated) all agree, or only those where they do not."""
     columns = _key_columns(Statistic.segment)
-    query = Statistic.select(*columns)
-    if conditions := _conditions(filters):
-        query = query.where(*conditions)
-    return (
-        query.group_by(*columns)
-        .having(
-            fn.COUNT(Statistic.source.distinct()) > 1,
-            fn.MIN(Statistic.value) != fn.MAX(Statistic.value),
-        )
-        .order_by(*columns)
-        .tuples()
-    )
+    query = Statistic.select(*columns).where(Statistic.status != FORECAST, *_conditions(filters))
+    having = [
+        fn.COUNT(Statistic.source.distinct()) > 1,
+        fn.MIN(Statistic.value) != fn.MAX(Statistic.value),
+    ]
+    if resolved is not None:
+        # In SQL, so that pages count only the conflicts asked for.
+        in_use = Case(None, [(Statistic.rank != DEPRECATED, Statistic.value)], None)
+        values_in_use = fn.COUNT(fn.DISTINCT(in_use))
+        having.append(values_in_use <= 1 if resolved else values_in_use > 1)
+    return query.group_by(*columns).having(*having).order_by(*columns).tuples()
 
 
 def conflicts(groups: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
-    """The reports behind each conflicting point, and whether they differ beyond rounding."""
+    """The reports behind each conflicting point, whether they differ beyond their bounds,
+    which one the service uses and why, and whether the conflict is resolved."""
     if not groups:
         return []
     rows = Statistic.select(
-        *_key_columns(Statistic.segment), Statistic.id, Statistic.source, Statistic.value
-    )
-    rows = one_of(rows, _key_columns(Statistic.segment), groups)
+        *_key_columns(Statistic.segment),
+        Statistic.id,
+        Statistic.source,
+        Statistic.value,
+        Statistic.precision,
+        Statistic.lower,
+        Statistic.upper,
+        Statistic.rank,
+        Source.published_on,
+    ).where(Statistic.status != FORECAST)
+    rows = one_of(rows, _key_columns(Statistic.segment), groups).switch(Statistic).join(Source)
     rows = rows.order_by(Statistic.source, Statistic.id).namedtuples()
     reports: dict[tuple[Any, ...], list[Any]] = {group: [] for group in groups}
     for row in rows:
@@ -351,23 +361,64 @@ def conflicts(groups: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
 
 def _conflict(group: tuple[Any, ...], rows: list[Any]) -> dict[str, Any]:
     indicator, region, segment, start, end = group
-    low = max(rows, key=lambda r: r.value - precision(r.value), default=None)
-    high = min(rows, key=lambda r: r.value + precision(r.value), default=None)
-    # Reports agree within rounding when some single value lies within every one's rounding.
-    beyond = (
-        low is not None
-        and high is not None
-        and low.value - precision(low.value) > high.value + precision(high.value)
-    )
+    ranges = {row.id: bounds_of(row) for row in rows}
+    in_use = [row for row in rows if row.rank != DEPRECATED]
+    chosen = max(in_use, key=_preference, default=None)
     return {
         "indicator": indicator,
         "region": region,
         "segment": segment,
         "period": Period(start, end),
-        "reports": [{"statistic_id": r.id, "source_id": r.source, "value": r.value} for r in rows],
-        "spread": max(r.value for r in rows) - min(r.value for r in rows),
-        "beyond_rounding": beyond,
+        "reports": [
+            {
+                "statistic_id": row.id,
+                "source_id": row.source,
+                "value": row.value,
+                "rank": row.rank,
+                "published_on": _date(row.published_on),
+                "precision_basis": ranges[row.id].basis,
+                "range_low": ranges[row.id].low,
+                "range_high": ranges[row.id].high,
+            }
+            for row in rows
+        ],
+        "spread": max(row.value for row in rows) - min(row.value for row in rows),
+        # Reports agree within their bounds when some single value lies within every one.
+        "beyond_rounding": bool(rows) and not agree(list(ranges.values())),
+        "chosen": chosen.id if chosen else None,
+        "reason": _reason(chosen, in_use),
+        # Nothing the service says is contradicted once the figures in use all agree.
+        "resolved": len({row.value for row in in_use}) <= 1,
     }
+
+
+def _preference(row: Any) -> tuple[Any, ...]:
+    return preference(row.rank, row.published_on, row.source)
+
+
+def _date(value: date | str | None) -> date | None:
+    # Raw SQLite rows carry dates as ISO text.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _reason(chosen: Any, in_use: list[Any]) -> str:
+    """Why `chosen` is the figure used among `in_use`, in the words of models/figures.py."""
+    if chosen is None:
+        return "every figure is deprecated: none is used"
+    if len(in_use) == 1:
+        return "the only figure not deprecated"
+    peers = [row for row in in_use if row is not chosen and row.rank == chosen.rank]
+    ranked = "ranked preferred" if chosen.rank == "preferred" else ""
+    if not peers:
+        return ranked
+    published = _date(chosen.published_on)
+    if all((_date(row.published_on) or date.min) < (published or date.min) for row in peers):
+        why = f"the most recently published ({published})"
+    elif published is None:
+        why = "the most recently added source, none giving a publication date"
+    else:
+        why = f"the most recently added source of those published on {published}"
+    return f"{ranked}, and {why}" if ranked else why
 
 
 def _conditions(filters: dict[str, Any]) -> list[Any]:

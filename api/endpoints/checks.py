@@ -8,7 +8,7 @@ from api.fields import Code, Number, PeriodField, QueryId, Region
 from api.pagination import LIST_HEADERS, PagingSchema, paginate, take_paging
 from api.resource import Blueprint
 from api.schemas import AsOfQuery, any_of
-from models import checks
+from models import checks, figures
 
 blp = Blueprint(
     "checks",
@@ -17,8 +17,8 @@ blp = Blueprint(
     description="Consistency checks over the stored statistics, within the bounds each figure "
     "allows: its stated lower and upper, else its stated precision, else half a unit of its "
     "last significant digit (a rounded figure's upper end excluded: 1.42 million is at least "
-    "1415000 and less than 1425000). Forecasts are never judged: they are left out of "
-    "reconciliation.",
+    "1415000 and less than 1425000). Forecasts are never judged: they are left out of every "
+    "check.",
 )
 
 
@@ -31,6 +31,18 @@ class ChecksQuery(AsOfQuery, PagingSchema):
     source_id = any_of(QueryId(), "Only figures from these sources.")
     period_from = PeriodField(metadata={"description": "Only periods ending on or after this."})
     period_to = PeriodField(metadata={"description": "Only periods starting on or before this."})
+
+
+class ConflictsQuery(ChecksQuery):
+    resolved = fields.Boolean(
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "true: only resolved conflicts (the figures not deprecated all "
+            "agree); false: only open ones. All by default.",
+            "example": False,
+        },
+    )
 
 
 RANGE_LOW = "The lowest the figure may be: its stated lower, else value minus its precision."
@@ -145,13 +157,56 @@ class ReportSchema(Schema):
     statistic_id = fields.Integer(metadata={"description": "The statistic."})
     source_id = fields.Integer(metadata={"description": "Its source."})
     value = Number(metadata={"description": "The value that source gives."})
+    rank = fields.String(
+        metadata={
+            "description": "How the figure ranks among those for the same point: a deprecated "
+            "one is never used.",
+            "enum": list(figures.RANKS),
+            "example": "normal",
+        }
+    )
+    published_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "When its source was published.", "example": "2025-05-11"},
+    )
+    precision_basis = fields.String(metadata=PRECISION_BASIS)
+    range_low = Number(metadata={"description": RANGE_LOW, "example": 1415000})
+    range_high = Number(metadata={"description": RANGE_HIGH, "example": 1425000})
 
 
 class ConflictSchema(CheckedPointSchema):
     reports = fields.List(fields.Nested(ReportSchema), metadata={"description": "Each source's."})
     spread = Number(metadata={"description": "Largest minus smallest value."})
     beyond_rounding = fields.Boolean(
-        metadata={"description": "True when no single value is within every report's rounding."}
+        metadata={
+            "description": "True when no single value lies within every report's range "
+            "(range_low to range_high): they disagree beyond what their precision allows. "
+            "False when they differ only within it (1420000 as 1.42 million and 1423000).",
+            "example": True,
+        }
+    )
+    chosen = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The statistic the service uses for this point (in series, facts, "
+            "progress and the landing page): among the figures not deprecated, the preferred "
+            "one, else the most recently published; null when every one is deprecated.",
+            "example": 1,
+        },
+    )
+    reason = fields.String(
+        metadata={
+            "description": "Why that one, in words.",
+            "example": "the most recently published (2025-05-11)",
+        }
+    )
+    resolved = fields.Boolean(
+        metadata={
+            "description": "True when the figures not deprecated all give the same value "
+            "(one figure, or none, left in use included): nothing the service says is "
+            "contradicted.",
+            "example": False,
+        }
     )
 
 
@@ -174,10 +229,17 @@ class Reconciliation(MethodView):
 @blp.route("/conflicts")
 class Conflicts(MethodView):
     @cached
-    @blp.arguments(ChecksQuery, location="query", unknown=RAISE)
+    @blp.arguments(ConflictsQuery, location="query", unknown=RAISE)
     @blp.response(200, ConflictSchema(many=True), headers=LIST_HEADERS)
     @blp.doc(operationId="list_conflicts")
     def get(self, args):
-        """List series points that two or more sources report with different values"""
-        rows, headers = paginate(checks.conflict_groups(args), None, **take_paging(args))
+        """List series points that two or more sources report with different values
+
+        Forecasts are left out: a forecast that differs from a reported figure is no
+        conflict. A point whose figures differ only within their precision is listed with
+        beyond_rounding false.
+        """
+        resolved = args.pop("resolved", None)
+        groups = checks.conflict_groups(args, resolved)
+        rows, headers = paginate(groups, None, **take_paging(args))
         return checks.conflicts(rows), headers

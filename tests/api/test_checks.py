@@ -1,5 +1,7 @@
 """Checks on the numbers: stated against derived change, parts against whole, sources."""
 
+import json
+
 import pytest
 
 
@@ -81,8 +83,9 @@ def test_a_missing_part_makes_a_reconciliation_incomplete(client):
 
 @pytest.mark.parametrize(
     ("value", "beyond"),
-    # 1178000 and 1179000 may both round from 1178500; 1201000 is beyond any rounding.
-    [(1179000, False), (1201000, True)],
+    # 1178400 is within 1178000's rounding. 1179000 is not: 1178500, where their roundings
+    # meet, rounds (half up) to 1179000 only, as 1425000 is 1.43 million and not 1.42.
+    [(1178400, False), (1179000, True), (1201000, True)],
 )
 def test_sources_that_disagree_are_listed(client, value, beyond):
     source = add_source(client)
@@ -250,3 +253,135 @@ def test_a_group_of_forecasts_only_is_listed_as_unjudged(client):
         "passenger_cars",
     ]
     assert check["parts_sum"] is None and check["tolerance"] is None
+
+
+@pytest.mark.parametrize(
+    ("seed_precision", "value", "precision", "beyond"),
+    [
+        # "1.42 million" (1415000 to below 1425000) and 1423000 agree; 1430000 does not.
+        (None, 1423000, None, False),
+        (None, 1430000, None, True),
+        # A stated precision widens a range...
+        (None, 1430000, 10000, False),
+        # ... or narrows it: 1420000 within 1000 is no longer 1.42 million rounded.
+        (1000, 1423000, None, True),
+        (1000, 1420400, None, False),  # within 50 of 1420400, inside 1419000 to 1421000
+    ],
+)
+def test_conflicts_are_beyond_rounding_outside_the_figures_precision(
+    client, seed_precision, value, precision, beyond
+):
+    if seed_precision is not None:
+        change(client, 1, precision=seed_precision)
+    other = add_statistic(client, value=value, precision=precision, source_id=add_source(client))
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert conflict["beyond_rounding"] is beyond
+    by_id = {r["statistic_id"]: r for r in conflict["reports"]}
+    expected_basis = "inferred" if precision is None else "stated"
+    assert by_id[other["id"]]["precision_basis"] == expected_basis
+    assert by_id[1]["precision_basis"] == ("inferred" if seed_precision is None else "stated")
+
+
+def test_a_forecast_is_no_conflict(client):
+    add_statistic(client, value=1600000, status="forecast", source_id=add_source(client))
+    assert client.get("/v1/checks/conflicts").json == []
+
+
+def test_a_conflict_shows_the_figure_used_and_why(client):
+    newer = add_source(client, published_on="2025-06-01")
+    other = add_statistic(client, value=1430000, source_id=newer)["id"]
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert (conflict["chosen"], conflict["reason"], conflict["resolved"]) == (
+        other,
+        "the most recently published (2025-06-01)",
+        False,
+    )
+    assert [(r["rank"], r["published_on"]) for r in conflict["reports"]] == [
+        ("normal", "2025-05-11"),
+        ("normal", "2025-06-01"),
+    ]
+    change(client, 1, rank="preferred")
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert (conflict["chosen"], conflict["reason"], conflict["resolved"]) == (
+        1,
+        "ranked preferred",
+        False,
+    )
+    change(client, other, rank="deprecated")
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert (conflict["chosen"], conflict["reason"], conflict["resolved"]) == (
+        1,
+        "the only figure not deprecated",
+        True,
+    )
+    change(client, 1, rank="deprecated")
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert (conflict["chosen"], conflict["reason"], conflict["resolved"]) == (
+        None,
+        "every figure is deprecated: none is used",
+        True,
+    )
+
+
+def test_among_preferred_figures_the_latest_published_is_used(client):
+    newer = add_source(client, published_on="2025-06-01")
+    other = add_statistic(client, value=1430000, source_id=newer, rank="preferred")["id"]
+    change(client, 1, rank="preferred")
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert (conflict["chosen"], conflict["reason"]) == (
+        other,
+        "ranked preferred, and the most recently published (2025-06-01)",
+    )
+
+
+def test_on_the_same_publication_date_the_newest_source_is_used(client):
+    same_day = add_source(client, published_on="2025-05-11")
+    other = add_statistic(client, value=1430000, source_id=same_day)["id"]
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert (conflict["chosen"], conflict["reason"]) == (
+        other,
+        "the most recently added source of those published on 2025-05-11",
+    )
+
+
+def test_figures_in_use_that_agree_leave_a_conflict_resolved(client):
+    add_statistic(client, value=1420000, source_id=add_source(client, "Customs"))
+    add_statistic(
+        client, value=1500000, source_id=add_source(client, "Ministry"), rank="deprecated"
+    )
+    [conflict] = client.get("/v1/checks/conflicts").json
+    assert conflict["resolved"] is True and conflict["beyond_rounding"] is True
+
+
+def test_conflicts_are_filtered_by_resolution_before_paging(client):
+    source = add_source(client)
+    ids = [
+        add_statistic(client, segment=segment, value=value, source_id=source)["id"]
+        for segment, value in (
+            ("total", 1500000),
+            ("passenger_cars", 1200000),
+            ("commercial_vehicles", 250000),
+        )
+    ]
+    change(client, ids[1], rank="deprecated")
+    pages = {}
+    for resolved in ("true", "false"):
+        response = client.get(f"/v1/checks/conflicts?resolved={resolved}&page_size=1")
+        pages[resolved] = (json.loads(response.headers["X-Pagination"])["total"], response.json)
+    assert pages["true"][0] == 1 and pages["false"][0] == 2
+    assert [c["segment"] for c in pages["true"][1]] == ["passenger_cars"]
+    assert all(not c["resolved"] for c in pages["false"][1])
+    listed = client.get("/v1/checks/conflicts?resolved=false&page=2&page_size=1").json
+    assert [c["segment"] for c in listed] == ["total"]
+    assert len(client.get("/v1/checks/conflicts").json) == 3
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "True", "", "true,false"])
+def test_resolved_is_true_or_false(client, value):
+    response = client.get("/v1/checks/conflicts", query_string={"resolved": value})
+    assert response.status_code == 422
+    assert [error["parameter"] for error in response.json["errors"]] == ["resolved"]
+
+
+def test_reconciliation_takes_no_resolved(client):
+    assert client.get("/v1/checks/reconciliation?resolved=true").status_code == 422
