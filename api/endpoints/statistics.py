@@ -93,7 +93,9 @@ class StatisticSchema(SourcedSchema):
         allow_none=True,
         metadata={
             "description": "The change computed from the stored comparison observation, when "
-            "there is one (2 decimals).",
+            "there is one to use (2 decimals): among the figures for the compared period, the "
+            "one the service uses (preferred, else the most recently published; never a "
+            "deprecated one or a forecast).",
             "example": 7.33,
         },
     )
@@ -102,9 +104,20 @@ class StatisticSchema(SourcedSchema):
         allow_none=True,
         metadata={
             "description": "Whether change_pct agrees with derived_change_pct within the "
-            "rounding the figures allow (half a unit of each one's last significant digit); "
-            "null without a comparison observation.",
+            "bounds of the value and of the compared one (each one's stated lower and upper, "
+            "else its stated precision, else half a unit of its last significant digit) and "
+            "the rounding of change_pct; null when not checked (see change_note).",
             "example": True,
+        },
+    )
+    change_note = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Why change_pct was not checked, when it was not: a forecast is "
+            "never judged, nor compared with; the compared figure is the one the service uses "
+            "for that period (never a deprecated one); or none is stored.",
+            "example": "Not checked: 2024-Q1 has only a forecast, which is not compared with.",
         },
     )
     status = status_field("What kind of number the value is:")

@@ -23,6 +23,8 @@ LATER = re.compile(
     rb',\s?"(?:precision|lower|upper|rank_reason|precision_basis|range_low|range_high)":'
     rb'\s?(?:null|"(?:stated|inferred)"|[-0-9.]+)'
     rb'|,\s?"rank":\s?"normal"|,\s?"(?:value_)?status":\s?"reported"'
+    # And why a stated change was not checked, a field the statistics gained with them.
+    rb'|,\s?"change_note":\s?(?:null|"[^"]*")'
 )
 
 
