@@ -178,3 +178,18 @@ def test_series_csv_neutralises_formulas_but_not_negative_numbers(client):
     (row,) = csv.DictReader(io.StringIO(client.get(f"/v1/series?{query}&format=csv").text))
     assert (row["value"], row["observed"]) == ("-5", "-5")
     assert row["citation"].startswith("'=HYPERLINK(")
+
+
+def test_statistics_of_one_exact_period_in_any_syntax(client):
+    # What a point's figures_href lists: one question's figures, period_from/to overlap.
+    annual = {"indicator": "vehicle_exports", "region": "CN", "segment": "total"}
+    annual |= {"period": "2025", "value": 5, "source_id": 1}
+    assert client.post("/v1/statistics", json=annual).status_code == 201
+    by_label = client.get("/v1/statistics?segment=total&period=2025-Q1").json
+    by_interval = client.get("/v1/statistics?segment=total&period=2025-01-01/2025-03-31").json
+    assert [s["id"] for s in by_label] == [s["id"] for s in by_interval] == [1]
+    assert [s["value"] for s in client.get("/v1/statistics?period=2025").json] == [5]
+    assert client.get("/v1/statistics?period=2025-01").json == []
+    for bad in ("2025-Q9", "2025-02-30", "Q1", "2025%00"):
+        response = client.get(f"/v1/statistics?period={bad}")
+        assert response.status_code == 422 and response.json["errors"][0]["parameter"] == "period"
