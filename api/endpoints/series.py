@@ -58,7 +58,9 @@ class SeriesQuery(AsOfQuery):
             "description": "none; change or change_pct against the previous period; yoy or "
             "yoy_pct against the same period a year earlier; share: percent of the parent "
             "segment (or of share_of) in the same period. Percentages have 2 decimals. A point "
-            "whose comparison is missing has value null and a note saying why.",
+            "whose comparison is missing has value null and a note saying why. A point whose "
+            "status is break starts the series anew: no transform but share compares it, or a "
+            "later point, with a period that starts before it (value null, with a note).",
             "example": "share",
         },
     )
@@ -85,7 +87,8 @@ class SeriesQuery(AsOfQuery):
         },
     )
     vintage_dates = SeveralValues(
-        fields.Date(),
+        # An empty date is refused, and the spec says so (tests/api/test_schemas.py).
+        fields.Date(metadata={"minLength": 1}),
         validate=validate.Length(min=1, max=model.MOST_VINTAGE_DATES),
         metadata={
             "description": "Up to 20 dates, comma-separated: for each period, the figure the "
