@@ -1,12 +1,18 @@
-"""One timeline of every kind of fact: events, statistics and targets, ordered by date."""
+"""One timeline of every kind of fact: events, statistics and targets, ordered by date.
+
+Of several statistics answering one question (an indicator, region, segment and period),
+the timeline holds the one the series would use (models/figures.py), and says how many
+others there are; a question whose figures are all deprecated is left out.
+"""
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
-from peewee import SQL, Value
+from peewee import SQL, Case, Tuple, Value, fn
 
 from models import search
+from models.figures import RANK_ORDER
 from models.tables import (
     Event,
     Indicator,
@@ -41,6 +47,36 @@ def _events() -> Any:
     ).join(Source)
 
 
+def _preference(statistic: Any, source: Any) -> Any:
+    """models.figures.preference as SQL: the rank's order, the publication date (a missing
+    one first), the source's id; compared as a row, the greater is preferred."""
+    rank = Case(statistic.rank, list(RANK_ORDER.items()), 0)
+    # date.min as models.figures reads a missing date; a literal, typed by the column.
+    published = fn.COALESCE(source.published_on, SQL("'0001-01-01'"))
+    return Tuple(rank, published, statistic.source)
+
+
+def _chosen() -> Any:
+    """Whether a statistic is the figure used for its question: not deprecated, and no
+    figure for the same question that may be used is preferred to it."""
+    other, other_source = Statistic.alias(), Source.alias()
+    better = (
+        other.select(SQL("1"))
+        .join(other_source, on=(other.source == other_source.id))
+        .where(
+            other.indicator == Statistic.indicator,
+            other.region == Statistic.region,
+            other.segment == Statistic.segment,
+            other.period_start == Statistic.period_start,
+            other.period_end == Statistic.period_end,
+            other.id != Statistic.id,
+            other.rank != "deprecated",
+            _preference(other, other_source) > _preference(Statistic, Source),
+        )
+    )
+    return (Statistic.rank != "deprecated") & ~fn.EXISTS(better)
+
+
 def _statistics() -> Any:
     return (
         Statistic.select(
@@ -57,6 +93,7 @@ def _statistics() -> Any:
         .join(Indicator)
         .switch(Statistic)
         .join(Source)
+        .where(_chosen())
     )
 
 
@@ -123,10 +160,15 @@ def timeline(
 
 
 def describe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Give a page of timeline rows their titles (composed for statistics) and citations."""
-    titles = _statistic_titles(row["id"] for row in rows if row["type"] == "statistic")
+    """Give a page of timeline rows their titles (composed for statistics) and citations; a
+    statistic also how many other figures answer its question (`alternatives`) and that
+    question (`question`: indicator, region, segment, period), which lists them all."""
+    described = _described_statistics(row["id"] for row in rows if row["type"] == "statistic")
     for row in rows:
-        row["title"] = row["title"] or titles[row["id"]]
+        title, row["alternatives"], row["question"] = described.get(
+            (row["type"], row["id"]), (None, None, None)
+        )
+        row["title"] = row["title"] or title
         row["citation"] = citation(
             row.pop("source_publisher"),
             row.pop("source_title"),
@@ -136,10 +178,26 @@ def describe(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _statistic_titles(ids: Iterable[int]) -> dict[int, str]:
-    """A readable title for each statistic: what, where, which part, when, how much."""
+def _described_statistics(ids: Iterable[int]) -> dict[tuple[str, int], tuple[str, int, Any]]:
+    """("statistic", id) -> a readable title (what, where, which part, when, how much), how
+    many other figures answer the same question, and the question."""
+    other = Statistic.alias()
+    others = (
+        other.select(fn.COUNT(SQL("1")))
+        .where(
+            other.indicator == Statistic.indicator,
+            other.region == Statistic.region,
+            other.segment == Statistic.segment,
+            other.period_start == Statistic.period_start,
+            other.period_end == Statistic.period_end,
+            other.id != Statistic.id,
+        )
+        .alias("others")
+    )
     rows: Iterable[Any] = (  # Statistics with their indicator's and segment's columns
-        Statistic.select(Statistic, Indicator.name, Indicator.unit, Segment.name.alias("part"))
+        Statistic.select(
+            Statistic, Indicator.name, Indicator.unit, Segment.name.alias("part"), others
+        )
         .join(Indicator)
         .switch(Statistic)
         .join(Segment)
@@ -147,7 +205,16 @@ def _statistic_titles(ids: Iterable[int]) -> dict[int, str]:
         .objects()
     )
     return {
-        row.id: f"{row.name}, {row.region}, {row.part}, {row.period}: "
-        f"{row.value.normalize():f} {row.unit}"
+        ("statistic", row.id): (
+            f"{row.name}, {row.region}, {row.part}, {row.period}: "
+            f"{row.value.normalize():f} {row.unit}",
+            row.others,
+            {
+                "indicator": row.indicator_id,
+                "region": row.region,
+                "segment": row.segment_id,
+                "period": row.period.label,
+            },
+        )
         for row in rows
     }

@@ -1,6 +1,9 @@
 """How far a target is from reality: the latest actual figure, the gap, the growth still needed.
 
 The rules, in order:
+- forecasts are left out before anything else: progress is judged on facts only;
+- of several figures for a period, the preferred one, else the most recently published
+  normal one, never a deprecated one (as the series chooses);
 - insufficient_data: no observation of the target's series, or only partial-year figures of
   a level (a quarter's exports say nothing reliable about a year's; they are reported,
   clearly labelled, but never annualized or judged);
@@ -16,8 +19,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from models.periods import Period
-from models.series import observations, percent
+from models.series import Observation, chosen, percent, stored_figures
 from models.tables import Indicator, Target
+
+NO_FACTS = "Only forecasts of this series: progress is judged on facts."
 
 
 @dataclass
@@ -34,6 +39,11 @@ class Progress:
     required_annual_growth_pct: Decimal | None = None
     achieved_annual_growth_pct: Decimal | None = None
     note: str | None = None
+    # The statistic `actual` is (a share's part), how many other figures answer its question,
+    # and that question, which lists them all.
+    statistic_id: int | None = None
+    alternatives: int | None = None
+    question: dict[str, str] | None = None
 
 
 def progress(target: Target) -> Progress:
@@ -41,11 +51,12 @@ def progress(target: Target) -> Progress:
     unit = "percent" if target.share_of_id else Indicator.get_by_id(target.indicator_id).unit
     if target.segment_id is None:
         return Progress("insufficient_data", unit=unit, note="The target names no segment.")
-    observed = _actuals(target)
+    observed, forecasts = _actuals(target)
     if not observed:
-        return Progress("insufficient_data", unit=unit, note="No observation of this series.")
-    annual = [(p, v) for p, v in observed if p.frequency == "annual"]
-    period, actual = annual[-1] if annual else observed[-1]
+        note = NO_FACTS if forecasts else "No observation of this series."
+        return Progress("insufficient_data", unit=unit, note=note)
+    annual = [(p, v, f) for p, v, f in observed if p.frequency == "annual"]
+    period, actual, used = annual[-1] if annual else observed[-1]
     goal, deadline = target.target_value, target.target_period_end.year
     years_left = deadline - period.end.year
     result = Progress(
@@ -58,6 +69,14 @@ def progress(target: Target) -> Progress:
         percent_reached=percent(actual / goal) if goal else None,
         gap=goal - actual,
         years_left=years_left,
+        statistic_id=used.id,
+        alternatives=used.alternatives,
+        question={
+            "indicator": target.indicator_id,
+            "region": target.region,
+            "segment": target.segment_id,
+            "period": period.label,
+        },
     )
     if _reached(target.direction, actual, goal):
         result.status = "met"
@@ -72,7 +91,7 @@ def progress(target: Target) -> Progress:
         result.status = "off_track"
         result.note = "The target's period is over and it was not met."
     elif len(annual) >= 2 and result.required_annual_growth_pct is not None:
-        (first_period, first) = annual[0]
+        (first_period, first, _) = annual[0]
         years = period.end.year - first_period.end.year
         achieved = (actual / first) ** (Decimal(1) / years) - 1 if first > 0 else None
         if achieved is not None:
@@ -84,23 +103,25 @@ def progress(target: Target) -> Progress:
     return result
 
 
-def _actuals(target: Target) -> list[tuple[Period, Decimal]]:
-    """(period, value) of the target's series, oldest first; a share as a percentage."""
+def _actuals(target: Target) -> tuple[list[tuple[Period, Decimal, Observation]], bool]:
+    """(period, value, the statistic used) of the target's series, oldest first, a share as a
+    percentage (the statistic its part); and whether forecasts were all there was."""
 
-    def values(segment: str | None) -> dict[Period, Decimal]:
-        # One figure per period; where sources differ, the most recently published one.
-        chosen = observations(target.indicator_id, target.region, segment, None, None)
-        return {period: row.value for period, row in chosen.items()}
+    def used(segment: str | None) -> tuple[dict[Period, Observation], bool]:
+        stored = stored_figures(target.indicator_id, target.region, segment)
+        facts = chosen(stored, forecasts=False)
+        return facts, not facts and bool(chosen(stored))
 
-    parts = values(target.segment_id)
+    parts, only_forecasts = used(target.segment_id)
     if not target.share_of_id:
-        return list(parts.items())
-    wholes = values(target.share_of_id)
-    return [
-        (period, percent(value / wholes[period]))
-        for period, value in parts.items()
-        if wholes.get(period)
+        return [(period, row.value, row) for period, row in parts.items()], only_forecasts
+    wholes, no_whole_but_forecasts = used(target.share_of_id)
+    shares = [
+        (period, percent(row.value / wholes[period].value), row)
+        for period, row in parts.items()
+        if period in wholes and wholes[period].value
     ]
+    return shares, not shares and (only_forecasts or no_whole_but_forecasts)
 
 
 def _reached(direction: str, actual: Decimal, goal: Decimal) -> bool:

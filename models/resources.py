@@ -282,6 +282,10 @@ register(
             # Periods overlap the asked range: they end after it starts and start before it ends.
             "period_from": lambda period: Statistic.period_end >= period.start,
             "period_to": lambda period: Statistic.period_start <= period.end,
+            # Exactly this period: every figure answering one question (models/series.py).
+            "period": lambda period: (
+                (Statistic.period_start == period.start) & (Statistic.period_end == period.end)
+            ),
             "status": any_of(Statistic.status),
             "rank": any_of(Statistic.rank),
             "value_min": since(Statistic.value),

@@ -6,6 +6,7 @@ from marshmallow import RAISE, Schema, fields, validate
 
 from api import formats
 from api.caching import cached
+from api.endpoints.series import figures_href
 from api.fields import Code, Region
 from api.pagination import LIST_HEADERS, paginate, take_paging
 from api.resource import BLUEPRINTS, Blueprint
@@ -52,6 +53,25 @@ class FactSchema(Schema):
     quote = fields.String(allow_none=True, metadata={"description": "The source's words."})
     citation = fields.String(metadata={"description": "The source, cited in one line."})
     href = fields.String(metadata={"description": "The full record.", "example": "/v1/events/1"})
+    alternatives = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "A statistic: how many other stored figures answer its question "
+            "(indicator, region, segment, period), deprecated ones included. The timeline "
+            "holds only the figure used: the preferred one, else the most recently published "
+            "normal one, never a deprecated one. Null for events and targets.",
+            "example": 0,
+        },
+    )
+    figures_href = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "A statistic: every stored figure answering its question, this "
+            "one included. Null for events and targets.",
+            "example": "/v1/statistics?indicator=vehicle_exports&region=CN&segment=total"
+            "&period=2025-Q1",
+        },
+    )
 
 
 FACT = FactSchema()  # built once; see api.resource
@@ -71,4 +91,6 @@ class Facts(MethodView):
         rows, headers = paginate(timeline(**args), None, **paging)
         for row in describe(rows):
             row["href"] = url_for(BLUEPRINTS[collection(row["type"])].item_endpoint, id=row["id"])
+            question = row.pop("question")
+            row["figures_href"] = figures_href(question) if question else None
         return formats.render(rows, FACT, name, headers)

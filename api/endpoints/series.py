@@ -1,6 +1,9 @@
 """One observation series, ordered by period, optionally transformed: the analyst's view."""
 
-from flask import current_app
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from flask import current_app, url_for
 from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
@@ -9,8 +12,10 @@ from api.caching import cached
 from api.charts import series_svg
 from api.fields import Code, Number, PeriodField, QueryId, QueryInteger, Region
 from api.resource import Blueprint
-from api.schemas import AsOfQuery
+from api.schemas import AsOfQuery, SeveralValues
+from models import figures
 from models import series as model
+from models.errors import Invalid
 from models.periods import FREQUENCIES
 from models.regions import region_name
 
@@ -35,8 +40,11 @@ class SeriesQuery(AsOfQuery):
     source_id = QueryId(
         attribute="source",
         metadata={
-            "description": "Only this source's figures. Without it, where sources "
-            "disagree on a period, the most recently published one is used."
+            "description": "Only this source's figures. Without it, where several figures "
+            "answer a period, the series uses one: the preferred one, else the most recently "
+            "published normal one (by its source's published_on, then the source's id), never "
+            "a deprecated one. Forecasts are chosen like any figure, and say so in `status`.",
+            "example": 1,
         },
     )
     frequency = fields.String(
@@ -50,7 +58,9 @@ class SeriesQuery(AsOfQuery):
             "description": "none; change or change_pct against the previous period; yoy or "
             "yoy_pct against the same period a year earlier; share: percent of the parent "
             "segment (or of share_of) in the same period. Percentages have 2 decimals. A point "
-            "whose comparison is missing has value null and a note saying why.",
+            "whose comparison is missing has value null and a note saying why. A point whose "
+            "status is break starts the series anew: no transform but share compares it, or a "
+            "later point, with a period that starts before it (value null, with a note).",
             "example": "share",
         },
     )
@@ -64,6 +74,31 @@ class SeriesQuery(AsOfQuery):
     )
     period_from = PeriodField(metadata={"description": "Only periods ending on or after this."})
     period_to = PeriodField(metadata={"description": "Only periods starting on or before this."})
+    vintages = fields.Boolean(
+        load_default=False,
+        truthy={"true"},
+        falsy={"false"},
+        metadata={
+            "description": "true: add `vintages`, every stored figure of each period (one per "
+            "source, deprecated ones too, marked by their rank), oldest publication first: "
+            "the first release, each revision, the latest. With format=csv, one row per "
+            "figure. Only with transform=none.",
+            "example": True,
+        },
+    )
+    vintage_dates = SeveralValues(
+        # An empty date is refused, and the spec says so (tests/api/test_schemas.py).
+        fields.Date(metadata={"minLength": 1}),
+        validate=validate.Length(min=1, max=model.MOST_VINTAGE_DATES),
+        metadata={
+            "description": "Up to 20 dates, comma-separated: for each period, the figure the "
+            "series would have used among those published on or before each date (by their "
+            "source's published_on; a source without one counts as unpublished), null where "
+            "none was. In `vintages`, under `by_date`; with format=csv, one row per period "
+            "and one column per date, in date order. Only with transform=none.",
+            "example": ["2025-06-01", "2026-06-01"],
+        },
+    )
     format = formats.format_field(SERIES_FORMATS)
 
 
@@ -108,7 +143,115 @@ class PointSchema(Schema):
     note = fields.String(allow_none=True, metadata={"description": "Why value is null."})
     source_id = fields.Integer(metadata={"description": "The source of the observed value."})
     citation = fields.String(metadata={"description": "That source, cited in one line."})
-    statistic_id = fields.Integer(metadata={"description": "The statistic observed."})
+    statistic_id = fields.Integer(
+        metadata={"description": "The statistic observed: the figure chosen.", "example": 4}
+    )
+    status = fields.String(
+        metadata={
+            "description": "What kind of number the observed figure is (a forecast is shown "
+            "as one); break: the series starts anew here, and is not compared across it.",
+            "enum": list(figures.STATUSES),
+            "example": "reported",
+        }
+    )
+    rank = fields.String(
+        metadata={
+            "description": "The chosen figure's rank: preferred or normal (a deprecated one "
+            "is never chosen).",
+            "enum": ["preferred", "normal"],
+            "example": "normal",
+        }
+    )
+    alternatives = fields.Integer(
+        metadata={
+            "description": "How many other stored figures answer the same question "
+            "(indicator, region, segment, period), deprecated ones included.",
+            "example": 0,
+        }
+    )
+    figures_href = fields.String(
+        metadata={
+            "description": "Every stored figure answering this point's question: the chosen "
+            "one and its alternatives.",
+            "example": "/v1/statistics?indicator=vehicle_exports&region=CN"
+            "&segment=new_energy_vehicles&period=2025-Q1",
+        }
+    )
+
+
+RELEASE_EXAMPLE = {
+    "statistic_id": 1,
+    "source_id": 1,
+    "published_on": "2025-05-11",
+    "value": 1420000,
+    "status": "reported",
+    "rank": "normal",
+    "chosen": True,
+}
+AS_PUBLISHED_EXAMPLE = {"date": "2025-06-01", "value": 1420000, "statistic_id": 1}
+
+
+class ReleaseSchema(Schema):
+    statistic_id = fields.Integer(metadata={"description": "The statistic.", "example": 1})
+    source_id = fields.Integer(metadata={"description": "Its source.", "example": 1})
+    published_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "Its source's publication date.", "example": "2025-05-11"},
+    )
+    value = Number(metadata={"description": "The figure as published.", "example": 1420000})
+    status = fields.String(
+        metadata={
+            "description": "What kind of number it is.",
+            "enum": list(figures.STATUSES),
+            "example": "reported",
+        }
+    )
+    rank = fields.String(
+        metadata={
+            "description": "Its rank; a deprecated figure is listed, never used.",
+            "enum": list(figures.RANKS),
+            "example": "normal",
+        }
+    )
+    chosen = fields.Boolean(
+        metadata={"description": "Whether the series uses it today.", "example": True}
+    )
+
+
+class AsPublishedSchema(Schema):
+    date = fields.Date(
+        metadata={"description": "A vintage date asked for.", "example": "2025-06-01"}
+    )
+    value = Number(
+        allow_none=True,
+        metadata={
+            "description": "The figure chosen among those published by then; null if none was.",
+            "example": 1420000,
+        },
+    )
+    statistic_id = fields.Integer(
+        allow_none=True, metadata={"description": "The statistic it is.", "example": 1}
+    )
+
+
+class VintageSchema(Schema):
+    period = PeriodField(metadata={"description": "Canonical period label.", "example": "2025-Q1"})
+    releases = fields.List(
+        fields.Nested(ReleaseSchema),
+        allow_none=True,
+        metadata={
+            "description": "With vintages=true: every stored figure, oldest first; else null.",
+            "example": [RELEASE_EXAMPLE],
+        },
+    )
+    by_date = fields.List(
+        fields.Nested(AsPublishedSchema),
+        allow_none=True,
+        metadata={
+            "description": "With vintage_dates: the figure as of each date, in order; else null.",
+            "example": [AS_PUBLISHED_EXAMPLE],
+        },
+    )
 
 
 class SeriesSchema(Schema):
@@ -132,9 +275,68 @@ class SeriesSchema(Schema):
         fields.Nested(SourceReferenceSchema), metadata={"description": "Every source used."}
     )
     points = fields.List(fields.Nested(PointSchema), metadata={"description": "By period."})
+    vintage_dates = fields.List(
+        fields.Date(),
+        allow_none=True,
+        metadata={
+            "description": "With vintage_dates: the dates asked for, in order, once each; "
+            "else null.",
+            "example": ["2025-06-01", "2026-06-01"],
+        },
+    )
+    vintages = fields.List(
+        fields.Nested(VintageSchema),
+        allow_none=True,
+        metadata={
+            "description": "With vintages=true or vintage_dates: each period that has a "
+            "stored figure (only deprecated ones, too), by period; else null.",
+            "example": [
+                {
+                    "period": "2025-Q1",
+                    "releases": [RELEASE_EXAMPLE],
+                    "by_date": [AS_PUBLISHED_EXAMPLE],
+                }
+            ],
+        },
+    )
 
 
 POINT = PointSchema()  # built once; see api.resource
+RELEASE = ReleaseSchema()
+AS_PUBLISHED = AsPublishedSchema()
+RELEASE_COLUMNS = ["period", *RELEASE.dump_fields]
+
+
+def figures_href(question: dict[str, Any]) -> str:
+    """Where every stored figure answering `question` (indicator, region, segment, period)
+    is listed."""
+    return url_for("statistics.Statistics", **question)
+
+
+def _with_figures_hrefs(found: model.Series) -> None:
+    # One url_for for the series, not one per point: a series can be long.
+    prefix = f"{url_for('statistics.Statistics')}?{urlencode(found.question)}&period="
+    for point in found.points:
+        point.figures_href = prefix + quote(point.period.label, safe="")  # type: ignore[attr-defined]
+
+
+def _vintages_csv(found: model.Series) -> str:
+    """One row per period and column per vintage date; else one row per stored figure."""
+    vintages = found.vintages or []
+    if found.vintage_dates:
+        columns = ["period", *(day.isoformat() for day in found.vintage_dates)]
+        rows = [
+            {"period": v.period.label}
+            | {p.date.isoformat(): AS_PUBLISHED.dump(p)["value"] for p in v.by_date or []}
+            for v in vintages
+        ]
+        return formats.to_csv(rows, columns)
+    rows = [
+        {"period": v.period.label} | RELEASE.dump(release)
+        for v in vintages
+        for release in v.releases or []
+    ]
+    return formats.to_csv(rows, RELEASE_COLUMNS)
 
 
 @blp.route("")
@@ -157,14 +359,28 @@ class Series(MethodView):
     def get(self, args):
         """Read a series, ordered by period, optionally transformed"""
         name = formats.negotiate(args.pop("format", None), SERIES_FORMATS)
+        vintages = args["vintages"] or "vintage_dates" in args
+        if vintages and name == "svg":
+            raise Invalid({"vintages": "Vintages are given as JSON or CSV, not as a chart."})
+        if name == "csv" and args["vintages"] and "vintage_dates" in args:
+            raise Invalid(
+                {
+                    "vintage_dates": "As CSV, ask for vintages=true (a row per figure) or "
+                    "vintage_dates (a column per date), not both."
+                }
+            )
         found = model.series(args.pop("indicator"), args.pop("region"), args.pop("segment"), **args)
         vary = {"Vary": "Accept"}
         if name == "svg":
             return current_app.response_class(
                 series_svg(found), mimetype="image/svg+xml", headers=vary
             )
+        _with_figures_hrefs(found)
         if name == "csv":
-            points = POINT.dump(found.points, many=True)
-            body = formats.to_csv(points, list(POINT.dump_fields))
+            if vintages:
+                body = _vintages_csv(found)
+            else:
+                points = POINT.dump(found.points, many=True)
+                body = formats.to_csv(points, list(POINT.dump_fields))
             return current_app.response_class(body, mimetype="text/csv", headers=vary)
         return found, vary

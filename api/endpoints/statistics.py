@@ -205,6 +205,14 @@ class StatisticQuery(QuerySchema):
             "example": "2025",
         }
     )
+    period = PeriodField(
+        metadata={
+            "description": "Only this exact period (any period syntax: 2025-Q1 is also "
+            "2025-01-01/2025-03-31). With indicator, region and segment: every stored figure "
+            "answering one question, the one the series uses and its alternatives.",
+            "example": "2025-Q1",
+        }
+    )
     status = any_of(
         fields.String(validate=validate.OneOf(figures.STATUSES)),
         "Only values of these statuses.",

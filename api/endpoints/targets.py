@@ -4,6 +4,7 @@ from flask.views import MethodView
 from marshmallow import RAISE, Schema, fields, validate
 
 from api.caching import cached
+from api.endpoints.series import figures_href
 from api.fields import Code, Id, Number, PeriodField, QueryId, QueryInteger, Region
 from api.resource import crud_blueprint
 from api.schemas import (
@@ -79,6 +80,33 @@ class ProgressSchema(Schema):
         },
     )
     note = fields.String(allow_none=True, metadata={"description": "Why a figure is missing."})
+    statistic_id = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "The statistic `actual` is (of a share, the part's): of several "
+            "figures for its period, the preferred one, else the most recently published "
+            "normal one; never a deprecated one, never a forecast.",
+            "example": 4,
+        },
+    )
+    alternatives = fields.Integer(
+        allow_none=True,
+        metadata={
+            "description": "How many other stored figures answer the same question as that "
+            "statistic (forecasts and deprecated ones included).",
+            "example": 0,
+        },
+    )
+    figures_href = fields.Function(
+        lambda progress: figures_href(progress.question) if progress.question else None,
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "Every stored figure answering that question.",
+            "example": "/v1/statistics?indicator=vehicle_exports&region=CN"
+            "&segment=new_energy_vehicles&period=2025-Q1",
+        },
+    )
 
 
 class TargetSchema(SourcedSchema):

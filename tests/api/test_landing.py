@@ -8,6 +8,7 @@ import pytest
 from api.endpoints import landing
 from models.db import database
 from models.schema import create_schema, drop_schema
+from tests.api.test_series import add_figure, add_source, rerank
 from tests.helpers import count
 
 COLLECTIONS = ("sources", "events", "statistics", "targets", "indicators", "segments")
@@ -167,3 +168,31 @@ def test_other_requests_are_still_problems(anonymous, method, path, status):
     response = getattr(anonymous, method)(path)
     assert response.status_code == status and response.mimetype == PROBLEM
     assert response.get_json()["status"] == status
+
+
+def test_the_page_shows_the_figures_used_and_how_many_there_are(client, anonymous):
+    later = add_figure(
+        client,
+        segment="new_energy_vehicles",
+        value=450000,
+        source_id=add_source(client, "2025-06-01"),
+    )
+    body = page(anonymous)
+    shown = re.findall(r'<article aria-labelledby="fact-(\w+)-(\d+)">', body)
+    assert ("statistic", str(later)) in shown and ("statistic", "4") not in shown
+    fact = article(body, f"fact-statistic-{later}")
+    figures = (
+        "/v1/statistics?indicator=vehicle_exports&amp;region=CN"
+        "&amp;segment=new_energy_vehicles&amp;period=2025-Q1"
+    )
+    assert f'<a href="{figures}">2 figures</a>' in fact
+    assert "this is the one used" in text(fact)
+    assert "figures</a>" not in article(body, "fact-statistic-3")  # the only one of its question
+    # Progress on the share target uses the later figure: 450000 / 1420000.
+    assert "31.69% against 30%" in text(article(body, "progress-2"))
+
+    rerank(client, 4, "preferred")
+    body = page(anonymous)
+    assert 'aria-labelledby="fact-statistic-4"' in body
+    assert f'aria-labelledby="fact-statistic-{later}"' not in body
+    assert "31.06% against 30%" in text(article(body, "progress-2"))

@@ -1,5 +1,6 @@
 """Series and their transforms, computed in the domain layer: exact, and never a guess."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -8,7 +9,7 @@ from models import records
 from models.errors import Invalid
 from models.periods import Period
 from models.series import series
-from models.tables import Segment, Statistic
+from models.tables import Segment, Source, Statistic
 
 
 def add(period: str, value, segment="total", region="CN", source=1):
@@ -141,3 +142,111 @@ def test_unknown_vocabulary_is_refused(db):
 def test_an_empty_series_is_empty(db):
     result = series("vehicle_exports", "DE", "total")
     assert result.points == [] and result.sources == []
+
+
+def add_figure(period: str, value, *, source=1, segment="total", **fields) -> int:
+    """A statistic of China's vehicle exports with `fields` (status, rank); its id."""
+    bounds = Period.parse(period)
+    record = {
+        "indicator": "vehicle_exports",
+        "region": "CN",
+        "segment": segment,
+        "period_start": bounds.start,
+        "period_end": bounds.end,
+        "value": Decimal(value),
+        "source": source,
+    }
+    return records.create(Statistic, record | fields).id
+
+
+def add_source(published_on: date | None, name: str) -> int:
+    source = {"publisher": name, "title": name, "url": f"https://example.org/{name}"}
+    return records.create(Source, source | {"published_on": published_on}).id
+
+
+def test_of_several_figures_the_preferred_else_the_latest_published_else_the_newest_source(db):
+    same_day = add_source(date(2025, 5, 11), "Same day")  # as the seed's source, a later id
+    earlier = add_source(date(2025, 1, 1), "Earlier")
+    undated = add_source(None, "Undated")
+    tie = add_figure("2025-Q1", 2, source=same_day)
+    add_figure("2025-Q1", 3, source=earlier)
+    add_figure("2025-Q1", 4, source=undated)
+    (point,) = series("vehicle_exports", "CN", "total").points
+    assert (point.statistic_id, point.alternatives) == (tie, 3)
+    preferred = add_figure("2025-Q1", 5, source=add_source(None, "Preferred"), rank="preferred")
+    assert series("vehicle_exports", "CN", "total").points[0].statistic_id == preferred
+
+
+def test_a_deprecated_figure_is_never_used_and_a_forecast_is_used_as_any(db):
+    later = add_source(date(2026, 1, 1), "Later")
+    add_figure("2025-Q1", 2, source=later, rank="deprecated")
+    add_figure("2024-Q4", 3, rank="deprecated")
+    forecast = add_figure("2025-Q2", 4, status="forecast")
+    result = series("vehicle_exports", "CN", "total")
+    assert [(p.period.label, p.statistic_id, p.status, p.alternatives) for p in result.points] == [
+        ("2025-Q1", 1, "reported", 1),
+        ("2025-Q2", forecast, "forecast", 0),
+    ]
+
+
+def test_a_break_starts_the_series_anew_for_every_transform_but_share(db):
+    add_figure("2023-Q1", 100)
+    add_figure("2023-Q4", 110)
+    add_figure("2024-Q1", 200, status="break")
+    add_figure("2024-Q2", 210)
+    note = "Series break at 2024-Q1: not compared across it."
+    yoy = series("vehicle_exports", "CN", "total", transform="yoy")
+    assert points(yoy) == [
+        ("2023-Q1", None, "No observation a year earlier."),
+        ("2023-Q4", None, "No observation a year earlier."),
+        ("2024-Q1", None, note),
+        ("2024-Q2", None, note),  # 2023-Q2 is before the break, stored or not
+        ("2025-Q1", 1420000 - 200, None),  # both at or after it
+    ]
+    change = series("vehicle_exports", "CN", "total", transform="change_pct")
+    assert points(change)[2:4] == [("2024-Q1", None, note), ("2024-Q2", Decimal("5.00"), None)]
+    # A share compares parts of one period: a break in either is no matter.
+    add_figure("2024-Q1", 50, segment="new_energy_vehicles", status="break")
+    share = series("vehicle_exports", "CN", "new_energy_vehicles", transform="share")
+    assert points(share)[0] == ("2024-Q1", Decimal("25.00"), None)
+
+
+def test_a_later_break_is_the_one_named(db):
+    add_figure("2023", 1, status="break")
+    add_figure("2024", 2, status="break")
+    add_figure("2025", 3)
+    change = series("vehicle_exports", "CN", "total", transform="change", frequency="annual")
+    assert points(change) == [
+        ("2023", None, "Series break at 2023: not compared across it."),
+        ("2024", None, "Series break at 2024: not compared across it."),
+        ("2025", 1, None),
+    ]
+
+
+def test_vintages_of_a_period_and_as_published_by_dates(db):
+    revision = add_figure("2025-Q1", 1421000, source=add_source(date(2026, 6, 1), "Customs"))
+    result = series(
+        "vehicle_exports",
+        "CN",
+        "total",
+        vintages=True,
+        vintage_dates=[date(2026, 6, 1), date(2025, 5, 10), date(2025, 5, 11)],
+    )
+    (vintage,) = result.vintages
+    assert [(r.statistic_id, r.published_on, r.chosen) for r in vintage.releases] == [
+        (1, date(2025, 5, 11), False),
+        (revision, date(2026, 6, 1), True),
+    ]
+    assert result.vintage_dates == [date(2025, 5, 10), date(2025, 5, 11), date(2026, 6, 1)]
+    assert [(d.value, d.statistic_id) for d in vintage.by_date] == [
+        (None, None),
+        (1420000, 1),  # published that very day
+        (1421000, revision),
+    ]
+
+
+@pytest.mark.parametrize("transform", ["change", "yoy_pct", "share"])
+def test_vintages_take_no_transform(db, transform):
+    with pytest.raises(Invalid) as refused:
+        series("vehicle_exports", "CN", "new_energy_vehicles", transform=transform, vintages=True)
+    assert list(refused.value.errors) == ["transform"]
