@@ -294,3 +294,16 @@ def test_a_malformed_known_on_is_refused(client, value):
         response = client.get(f"{path}known_on={value}")
         assert response.status_code == 422, path
         assert "known_on" in [error.get("parameter") for error in response.json["errors"]]
+
+
+def test_a_vintage_date_answers_as_known_on_that_day(client):
+    customs = add_source(client, "2026-06-01")
+    body = NEW_STATISTIC | {"source_id": customs, "region": "CN", "period": "2025-Q1"}
+    assert client.post("/v1/statistics", json=body | {"value": 1421000}).status_code == 201
+    series = "/v1/series?indicator=vehicle_exports&region=CN&segment=total"
+    days = ("2025-05-10", "2025-05-11", "2026-05-31", "2026-06-01")
+    (q1,) = client.get(f"{series}&vintage_dates={','.join(days)}").json["vintages"]
+    for day, vintage in zip(days, q1["by_date"], strict=True):
+        points = client.get(f"{series}&known_on={day}").json["points"]
+        known = [(p["value"], p["statistic_id"]) for p in points]
+        assert known == ([(vintage["value"], vintage["statistic_id"])] if vintage["value"] else [])
