@@ -311,9 +311,13 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
     for row in records:
         if not row:
             continue  # a blank line
-        item: dict[str, Any] = {name: text for name, text in zip(header, row, strict=False) if text}
-        if len(row) > len(header):
-            item[""] = row[len(header) :]  # more cells than the header names
+        item: dict[str, Any]
+        if len(row) == len(header) and "" not in row:
+            item = dict(zip(header, row, strict=True))  # as most rows are: no empty cell to drop
+        else:
+            item = {name: text for name, text in zip(header, row, strict=False) if text}
+            if len(row) > len(header):
+                item[""] = row[len(header) :]  # more cells than the header names
         for name in NUMBERS:
             item[name] = _number(item[name]) if name in item else None
         for name in REFERENCES:
