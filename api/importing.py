@@ -311,9 +311,13 @@ def csv_rows(lines: Iterable[str]) -> Iterator[tuple[str, dict, dict]]:
     for row in records:
         if not row:
             continue  # a blank line
-        item: dict[str, Any] = {name: text for name, text in zip(header, row, strict=False) if text}
-        if len(row) > len(header):
-            item[""] = row[len(header) :]  # more cells than the header names
+        item: dict[str, Any]
+        if len(row) == len(header) and "" not in row:
+            item = dict(zip(header, row, strict=True))  # as most rows are: no empty cell to drop
+        else:
+            item = {name: text for name, text in zip(header, row, strict=False) if text}
+            if len(row) > len(header):
+                item[""] = row[len(header) :]  # more cells than the header names
         for name in NUMBERS:
             item[name] = _number(item[name]) if name in item else None
         for name in REFERENCES:
@@ -383,17 +387,22 @@ class RowLoader:
         ]
         given = [item if ok else {} for item, ok in zip(items, whole, strict=True)]
         named = set().union(*given)
+        # As a chunk almost always is: every row gives every field that any row gives.
+        complete = set(map(len, given)) == {len(named)}
         refused: set[int] = set()
         attributes, columns = [], []
         for key, attribute in zip(self.fields, self.attributes, strict=True):
             if key not in named and self._column(key, [missing])[0][0] is missing:
                 continue  # given by no row, and without a default: no row has it
-            cells = list(map(methodcaller("get", key, missing), given))
+            if complete and key in named:
+                cells = list(map(itemgetter(key), given))  # each row has it: no default to give
+            else:
+                cells = list(map(methodcaller("get", key, missing), given))
             column, refusals = self._column(key, cells)
             attributes.append(attribute)
             columns.append(column)
             refused.update(refusals)
-        if all(whole) and not refused and set(map(len, given)) == {len(named)}:
+        if all(whole) and not refused and complete:
             # As a chunk almost always is: every row loads, and gives every field any gives.
             return self._rows(attributes, columns)
         loaded: list[dict | None] = []

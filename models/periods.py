@@ -47,6 +47,14 @@ class Period:
 
     @classmethod
     def _single(cls, text: str) -> "Period":
+        # A month (`2025-03`), as a long series is mostly written, read without the regular
+        # expression: an import reads a period per row. Anything else takes the long way.
+        if len(text) == 7 and text[4] == "-" and text.isascii():
+            year_digits, month_digits = text[:4], text[5:]
+            if year_digits.isdigit() and month_digits.isdigit():
+                year, month = int(year_digits), int(month_digits)
+                if year >= 1 and 1 <= month <= 12:
+                    return cls(date(year, month, 1), _month_end(year, month))
         match = _LABEL.fullmatch(text)
         if not match:
             hint = (
