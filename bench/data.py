@@ -185,11 +185,14 @@ def build(path: str, size: int) -> None:
     columns = (
         "indicator_id, region, segment_id, period_start, period_end, frequency, value, "
         "change_pct, change_basis, source_id, event_id, quote, version, created_at, "
-        "updated_at"
+        "updated_at, status, rank"
     )
     with sqlite3.connect(path) as connection:
+        # Every synthetic figure is a reported one, of normal rank: the defaults.
         connection.executemany(
-            f"INSERT INTO statistic ({columns}) VALUES ({', '.join('?' * 15)})", rows(size)
+            f"INSERT INTO statistic ({columns}) VALUES ({', '.join('?' * 15)}, "
+            "'reported', 'normal')",
+            rows(size),
         )
     with app.app_context():
         with database.atomic():

@@ -508,8 +508,9 @@ def measure_import() -> dict:
     with sqlite3.connect(raw) as connection:
         connection.executemany(
             "INSERT INTO statistic (indicator_id, region, segment_id, period_start, period_end, "
-            "frequency, value, source_id, version, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, 'monthly', ?, ?, 1, '2025-01-01', '2025-01-01')",
+            "frequency, value, source_id, version, created_at, updated_at, status, rank) "
+            "VALUES (?, ?, ?, ?, ?, 'monthly', ?, ?, 1, '2025-01-01', '2025-01-01', "
+            "'reported', 'normal')",
             [(i, r, s, f"{m}-01", f"{m}-28", v, src) for i, r, s, m, v, src in rows],
         )
     executemany = time.perf_counter() - started
@@ -586,8 +587,9 @@ def measure_postgres_import(rows: list[tuple]) -> dict:
         started = time.perf_counter()
         connection.cursor().executemany(
             "INSERT INTO statistic (indicator_id, region, segment_id, period_start, period_end, "
-            "frequency, value, source_id, version, created_at, updated_at) "
-            "VALUES (%s, %s, %s, %s, %s, 'monthly', %s, %s, 1, now(), now())",
+            "frequency, value, source_id, version, created_at, updated_at, status, rank) "
+            "VALUES (%s, %s, %s, %s, %s, 'monthly', %s, %s, 1, now(), now(), 'reported', "
+            "'normal')",
             values,
         )
         connection.commit()
@@ -612,9 +614,13 @@ def import_floor(rows: list[tuple]) -> float:
     as the importer stores them, without reading, checking or converting anything. What no
     import of this design can beat."""
     stamp = "2025-01-01 00:00:00"
-    values = [(i, r, s, f"{m}-01", f"{m}-28", "monthly", v, src) for i, r, s, m, v, src in rows]
+    values = [
+        (i, r, s, f"{m}-01", f"{m}-28", "monthly", v, src, "reported", "normal")
+        for i, r, s, m, v, src in rows
+    ]
     fields = [Statistic.indicator, Statistic.region, Statistic.segment, Statistic.period_start]
     fields += [Statistic.period_end, Statistic.frequency, Statistic.value, Statistic.source]
+    fields += [Statistic.status, Statistic.rank]
     started = time.perf_counter()
     with bulk_writing(), database.atomic():
         for start in range(0, len(values), importing.CHUNK):
