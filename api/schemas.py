@@ -271,6 +271,18 @@ def status_field(description: str) -> fields.Field:
     )
 
 
+def status_filter(description: str) -> fields.Field:
+    """A filter on what kind of number a value is, any of several statuses."""
+    field = fields.String(validate=validate.OneOf(figures.STATUSES))
+    return any_of(field, description, example="reported,revised")
+
+
+def rank_filter(description: str) -> fields.Field:
+    """A filter on how figures rank, any of several ranks."""
+    field = fields.String(validate=validate.OneOf(figures.RANKS))
+    return any_of(field, description, example="preferred,normal")
+
+
 def rank_field() -> fields.Field:
     """Which of several figures for the same question to use (models/figures.py)."""
     return fields.String(

@@ -56,6 +56,19 @@ def _preference(statistic: Any, source: Any) -> Any:
     return Tuple(rank, published, statistic.source)
 
 
+def _same_question(other: Any) -> list[Any]:
+    """The conditions that `other` (an alias of Statistic) is another figure answering the
+    same question as the statistic being read: indicator, region, segment and period."""
+    return [
+        other.indicator == Statistic.indicator,
+        other.region == Statistic.region,
+        other.segment == Statistic.segment,
+        other.period_start == Statistic.period_start,
+        other.period_end == Statistic.period_end,
+        other.id != Statistic.id,
+    ]
+
+
 def _chosen() -> Any:
     """Whether a statistic is the figure used for its question: not deprecated, and no
     figure for the same question that may be used is preferred to it."""
@@ -64,12 +77,7 @@ def _chosen() -> Any:
         other.select(SQL("1"))
         .join(other_source, on=(other.source == other_source.id))
         .where(
-            other.indicator == Statistic.indicator,
-            other.region == Statistic.region,
-            other.segment == Statistic.segment,
-            other.period_start == Statistic.period_start,
-            other.period_end == Statistic.period_end,
-            other.id != Statistic.id,
+            *_same_question(other),
             other.rank != "deprecated",
             _preference(other, other_source) > _preference(Statistic, Source),
         )
@@ -182,18 +190,7 @@ def _described_statistics(ids: Iterable[int]) -> dict[tuple[str, int], tuple[str
     """("statistic", id) -> a readable title (what, where, which part, when, how much), how
     many other figures answer the same question, and the question."""
     other = Statistic.alias()
-    others = (
-        other.select(fn.COUNT(SQL("1")))
-        .where(
-            other.indicator == Statistic.indicator,
-            other.region == Statistic.region,
-            other.segment == Statistic.segment,
-            other.period_start == Statistic.period_start,
-            other.period_end == Statistic.period_end,
-            other.id != Statistic.id,
-        )
-        .alias("others")
-    )
+    others = other.select(fn.COUNT(SQL("1"))).where(*_same_question(other)).alias("others")
     rows: Iterable[Any] = (  # Statistics with their indicator's and segment's columns
         Statistic.select(
             Statistic, Indicator.name, Indicator.unit, Segment.name.alias("part"), others

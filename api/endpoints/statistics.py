@@ -9,12 +9,13 @@ from api.schemas import (
     SourcedSchema,
     any_of,
     rank_field,
+    rank_filter,
     rank_reason_field,
     search_field,
     sort_field,
     status_field,
+    status_filter,
 )
-from models import figures
 from models.periods import FREQUENCIES
 from models.tables import Statistic
 
@@ -213,16 +214,8 @@ class StatisticQuery(QuerySchema):
             "example": "2025-Q1",
         }
     )
-    status = any_of(
-        fields.String(validate=validate.OneOf(figures.STATUSES)),
-        "Only values of these statuses.",
-        example="reported,revised",
-    )
-    rank = any_of(
-        fields.String(validate=validate.OneOf(figures.RANKS)),
-        "Only figures of these ranks.",
-        example="preferred,normal",
-    )
+    status = status_filter("Only values of these statuses.")
+    rank = rank_filter("Only figures of these ranks.")
     value_min = QueryNumber(metadata={"description": "Only values at least this."})
     value_max = QueryNumber(metadata={"description": "Only values at most this."})
     q = search_field()

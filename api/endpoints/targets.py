@@ -13,13 +13,15 @@ from api.schemas import (
     SourcedSchema,
     any_of,
     rank_field,
+    rank_filter,
     rank_reason_field,
     search_field,
     sort_field,
     status_field,
+    status_filter,
 )
-from models import figures, records
 from models import progress as target_progress
+from models import records
 from models.tables import Target
 
 DIRECTIONS = ("at_least", "at_most", "exactly")
@@ -225,16 +227,8 @@ class TargetQuery(QuerySchema):
     status = any_of(
         fields.String(validate=validate.OneOf(STATUSES)), "Only targets in these statuses."
     )
-    value_status = any_of(
-        fields.String(validate=validate.OneOf(figures.STATUSES)),
-        "Only targets whose value is of these statuses.",
-        example="reported,estimated",
-    )
-    rank = any_of(
-        fields.String(validate=validate.OneOf(figures.RANKS)),
-        "Only targets of these ranks.",
-        example="preferred,normal",
-    )
+    value_status = status_filter("Only targets whose value is of these statuses.")
+    rank = rank_filter("Only targets of these ranks.")
     industry = any_of(Code(), "Only targets of these industries.")
     source_id = any_of(QueryId(), "Only targets reported by these sources.")
     event_id = any_of(QueryId(), "Only targets announced at these events.")
