@@ -767,6 +767,12 @@ def create_app_for_url(url: str):
         database.close_all()
 
 
+def _ratio(numerator: float, denominator: float) -> str:
+    """numerator ÷ denominator to two places; a dash where the denominator is a read that
+    answered no request within wrk's timeout, which the table must show rather than end on."""
+    return f"{numerator / denominator:.2f}" if denominator else "–"
+
+
 def report(results: dict, plans: dict) -> str:
     small, large = SIZES[0], SIZES[-1]
     lines = [
@@ -785,13 +791,13 @@ def report(results: dict, plans: dict) -> str:
         rps = {place: figures["rps"] for place, figures in by_place.items()}
         lite, pg = (by_place[(backend, large)] for backend in ("SQLite", "PostgreSQL"))
         growth = [
-            by_place[(backend, large)]["p50_ms"] / by_place[(backend, small)]["p50_ms"]
+            _ratio(by_place[(backend, large)]["p50_ms"], by_place[(backend, small)]["p50_ms"])
             for backend in ("SQLite", "PostgreSQL")
         ]
         lines.append(
-            f"| {_label(name, *by_place.values())} | {lite['rps'] / rps['bare']:.2f} "
-            f"| {pg['rps'] / rps['bare']:.2f} | {growth[0]:.2f} | {growth[1]:.2f} "
-            f"| {pg['rps'] / lite['rps']:.2f} |"
+            f"| {_label(name, *by_place.values())} | {_ratio(lite['rps'], rps['bare'])} "
+            f"| {_ratio(pg['rps'], rps['bare'])} | {growth[0]} | {growth[1]} "
+            f"| {_ratio(pg['rps'], lite['rps'])} |"
         )
     lines += [
         "",
